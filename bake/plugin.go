@@ -1,0 +1,110 @@
+package bake
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Base is the image a source starts from, resolved before anything runs.
+type Base struct {
+	Name   string // as the user wrote it: localbase/debian:bookworm, ami-0123
+	Digest string // content address: sha256:..., or the AMI id
+}
+
+// Builder boots machines for one source block.
+type Builder interface {
+	// Resolve finds the base without changing anything.
+	Resolve(ctx context.Context) (Base, error)
+	// Boot starts a machine from base. The machine's Destroy removes
+	// everything Boot made, also when Boot fails part way (Boot cleans up
+	// after itself then).
+	Boot(ctx context.Context, base Base, log Log) (Machine, error)
+}
+
+// Machine is a booted source being provisioned.
+type Machine interface {
+	// Communicator reaches the machine.
+	Communicator() Communicator
+	// Capture turns the machine into the artifact described by meta.
+	Capture(ctx context.Context, meta ArtifactMeta, log Log) (*Artifact, error)
+	// Destroy removes what Boot made. It is idempotent, and is called
+	// with a fresh context with its own deadline.
+	Destroy(ctx context.Context) error
+}
+
+// ArtifactMeta is what a builder records on the artifact it makes.
+type ArtifactMeta struct {
+	Name        string // the source's full name: build.source
+	Version     string
+	BuildTime   time.Time
+	RunUUID     string
+	Fingerprint string
+	Base        Base
+	// Labels are the OCI annotations and bake's lineage labels (docker
+	// labels, AMI tags).
+	Labels map[string]string
+}
+
+// Artifact is what a bake produced.
+type Artifact struct {
+	BuilderType string            `json:"builder_type"`
+	ID          string            `json:"artifact_id"` // image ID, AMI id
+	Names       []string          `json:"names,omitempty"`
+	Extra       map[string]string `json:"extra,omitempty"`
+}
+
+// Target is what a provisioner works on.
+type Target struct {
+	Comm Communicator
+	Log  Log
+	// Vars are the provisioner-visible facts of the build (source name,
+	// version) for execute_command templates and the like.
+	Source  string
+	Version string
+}
+
+// Provisioner changes a machine.
+type Provisioner interface {
+	Provision(ctx context.Context, t *Target) error
+}
+
+// Fingerprinter is implemented by provisioners whose inputs go beyond
+// their configuration: the content of the files and scripts they upload.
+// Input writes a stable description of those inputs.
+type Fingerprinter interface {
+	Fingerprint(h FingerprintWriter) error
+}
+
+// FingerprintWriter receives a step's inputs.
+type FingerprintWriter interface {
+	// Add records a named input.
+	Add(name string, value []byte)
+	// AddFile records the content of a local file or directory tree.
+	AddFile(name, path string) error
+}
+
+// PostProcessor works on an artifact after capture.
+type PostProcessor interface {
+	PostProcess(ctx context.Context, a *Artifact, log Log) (*Artifact, error)
+}
+
+// DecodeContext is what a plugin needs to decode its block.
+type DecodeContext struct {
+	Body hcl.Body
+	Eval *hcl.EvalContext
+	// Dir is the directory of the bake file, for relative paths.
+	Dir string
+	// Name is the block's name (the source name for a builder).
+	Name string
+	// Range is the block's definition, for errors.
+	Range hcl.Range
+}
+
+// Plugins are the block types a bake file can use, by type label.
+type Plugins struct {
+	Builders       map[string]func(DecodeContext) (Builder, hcl.Diagnostics)
+	Provisioners   map[string]func(DecodeContext) (Provisioner, hcl.Diagnostics)
+	PostProcessors map[string]func(DecodeContext) (PostProcessor, hcl.Diagnostics)
+}
