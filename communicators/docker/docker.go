@@ -1,0 +1,270 @@
+// Package docker is a bake.Communicator that reaches a running container
+// through the Docker Engine API: commands by exec, files as tar streams.
+package docker
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/bakehq/bake/bake"
+)
+
+// API is the part of the Docker Engine client the communicator uses;
+// *client.Client implements it.
+type API interface {
+	ContainerExecCreate(ctx context.Context, containerID string, options container.ExecOptions) (container.ExecCreateResponse, error)
+	ContainerExecAttach(ctx context.Context, execID string, config container.ExecAttachOptions) (types.HijackedResponse, error)
+	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
+	CopyToContainer(ctx context.Context, containerID, dstPath string, content io.Reader, options container.CopyToContainerOptions) error
+	CopyFromContainer(ctx context.Context, containerID, srcPath string) (io.ReadCloser, container.PathStat, error)
+}
+
+// Comm runs commands in one container.
+type Comm struct {
+	api       API
+	container string
+	user      string
+}
+
+// New returns a communicator for the running container id. user, when
+// not empty, is the user commands run as (docker exec --user).
+func New(api API, id, user string) *Comm {
+	return &Comm{api: api, container: id, user: user}
+}
+
+var _ bake.Communicator = (*Comm)(nil)
+var _ bake.DirUploader = (*Comm)(nil)
+
+// Run runs cmd through /bin/sh -c in the container.
+func (c *Comm) Run(ctx context.Context, cmd *bake.RemoteCmd) (int, error) {
+	opts := container.ExecOptions{
+		User:         c.user,
+		Cmd:          []string{"/bin/sh", "-c", cmd.Command},
+		Env:          envList(cmd.Env),
+		AttachStdout: true,
+		AttachStderr: true,
+		AttachStdin:  cmd.Stdin != nil,
+		Tty:          cmd.PTY,
+	}
+	created, err := c.api.ContainerExecCreate(ctx, c.container, opts)
+	if err != nil {
+		return -1, fmt.Errorf("create exec in container %s: %w", short(c.container), err)
+	}
+	att, err := c.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: cmd.PTY})
+	if err != nil {
+		return -1, fmt.Errorf("attach to exec in container %s: %w", short(c.container), err)
+	}
+	defer att.Close()
+	// The hijacked connection does not watch ctx: close it on cancel so
+	// that a Ctrl-C does not wait for the command.
+	stop := context.AfterFunc(ctx, func() { att.Close() })
+	defer stop()
+
+	if cmd.Stdin != nil {
+		go func() {
+			io.Copy(att.Conn, cmd.Stdin)
+			att.CloseWrite()
+		}()
+	}
+	stdout, stderr := orDiscard(cmd.Stdout), orDiscard(cmd.Stderr)
+	if cmd.PTY {
+		_, err = io.Copy(stdout, att.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
+	}
+	if ctx.Err() != nil {
+		return -1, ctx.Err()
+	}
+	if err != nil {
+		return -1, fmt.Errorf("read output of exec in container %s: %w", short(c.container), err)
+	}
+	insp, err := c.api.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return -1, fmt.Errorf("read exit code of exec in container %s: %w", short(c.container), err)
+	}
+	return insp.ExitCode, nil
+}
+
+// Upload streams r into dst as a one-file tar, under a temporary name
+// that is renamed to dst once complete, so that a failed upload leaves
+// nothing under dst.
+func (c *Comm) Upload(ctx context.Context, dst string, r io.Reader, fi bake.FileInfo) error {
+	dir, name := path.Split(dst)
+	if dir == "" {
+		dir = "."
+	}
+	tmp := ".bake-upload-" + name
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		hdr := &tar.Header{
+			Name:    tmp,
+			Mode:    int64(fi.Mode.Perm()),
+			Size:    fi.Size,
+			ModTime: fi.ModTime,
+			Format:  tar.FormatPAX,
+		}
+		err := tw.WriteHeader(hdr)
+		if err == nil {
+			var n int64
+			n, err = io.Copy(tw, r)
+			if err == nil && n != fi.Size {
+				err = fmt.Errorf("read %d bytes, expected %d", n, fi.Size)
+			}
+		}
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	err := c.api.CopyToContainer(ctx, c.container, dir, pr, container.CopyToContainerOptions{})
+	pr.Close()
+	tmpPath := path.Join(dir, tmp)
+	if err != nil {
+		// The daemon may have written part of the temporary file.
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if rmErr := bake.RunChecked(rmCtx, c, "rm -f "+bake.ShellQuote(tmpPath), nil); rmErr != nil {
+			err = errors.Join(err, fmt.Errorf("remove partial upload %s: %w", tmpPath, rmErr))
+		}
+		return fmt.Errorf("upload %s to container %s: %w", dst, short(c.container), err)
+	}
+	mv := fmt.Sprintf("mv -f %s %s", bake.ShellQuote(tmpPath), bake.ShellQuote(dst))
+	if err := bake.RunChecked(ctx, c, mv, nil); err != nil {
+		return fmt.Errorf("upload %s to container %s: %w", dst, short(c.container), err)
+	}
+	return nil
+}
+
+// UploadDir streams the tree under src into dst as one tar.
+func (c *Comm) UploadDir(ctx context.Context, dst, src string) error {
+	if err := bake.RunChecked(ctx, c, "mkdir -p "+bake.ShellQuote(dst), nil); err != nil {
+		return fmt.Errorf("upload %s to container %s: %w", src, short(c.container), err)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTree(pw, src)) }()
+	err := c.api.CopyToContainer(ctx, c.container, dst, pr, container.CopyToContainerOptions{})
+	pr.Close()
+	if err != nil {
+		return fmt.Errorf("upload %s to %s in container %s: %w", src, dst, short(c.container), err)
+	}
+	return nil
+}
+
+// writeTree writes the tree under src as tar, names relative to src.
+func writeTree(w io.Writer, src string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(rel)
+		if d.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(tw, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// Download copies the file src out of the container into w.
+func (c *Comm) Download(ctx context.Context, src string, w io.Writer) error {
+	rc, stat, err := c.api.CopyFromContainer(ctx, c.container, src)
+	if err != nil {
+		return fmt.Errorf("download %s from container %s: %w", src, short(c.container), err)
+	}
+	defer rc.Close()
+	if stat.Mode.IsDir() {
+		return fmt.Errorf("download %s from container %s: it is a directory", src, short(c.container))
+	}
+	tr := tar.NewReader(rc)
+	if _, err := tr.Next(); err != nil {
+		return fmt.Errorf("download %s from container %s: %w", src, short(c.container), err)
+	}
+	if _, err := io.Copy(w, tr); err != nil {
+		return fmt.Errorf("download %s from container %s: %w", src, short(c.container), err)
+	}
+	return nil
+}
+
+func envList(env map[string]string) []string {
+	if len(env) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// cleanupTimeout bounds the removal of a partial upload.
+const cleanupTimeout = 30 * time.Second
+
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
