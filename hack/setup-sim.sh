@@ -38,9 +38,11 @@ cat >/usr/local/sbin/bake-sim-boot <<'BOOT'
 # Runs once per boot before sshd, like cloud-init's ssh module: makes the
 # host keys a fresh machine needs, installs the key pair bake sim dropped in
 # /var/lib/bake-sim/authorized_keys for the login user, and prints the host
-# key fingerprints to the console (PID 1's stdout, which is the console
-# output GetConsoleOutput returns).
+# key fingerprints to the console (the container's tty, which is the
+# console output GetConsoleOutput returns).
 set -e
+console=/dev/console
+[ -w "$console" ] || console=/proc/1/fd/1
 for t in ed25519 ecdsa; do
 	f=/etc/ssh/ssh_host_${t}_key
 	[ -s "$f" ] || ssh-keygen -q -t "$t" -N '' -f "$f"
@@ -58,7 +60,7 @@ fi
 	echo "-----BEGIN SSH HOST KEY KEYS-----"
 	cat /etc/ssh/ssh_host_*_key.pub
 	echo "-----END SSH HOST KEY KEYS-----"
-} | sed 's/^/ec2: /' >/proc/1/fd/1
+} | sed 's/^/ec2: /' >"$console"
 BOOT
 chmod 0755 /usr/local/sbin/bake-sim-boot
 
@@ -93,7 +95,6 @@ docker stop -t 1 "$name" >/dev/null
 docker commit \
 	--change 'CMD ["/sbin/init"]' \
 	--change 'ENV container=docker' \
-	--change 'STOPSIGNAL SIGRTMIN+3' \
 	--change 'LABEL bake.sim.login-user=admin' \
 	"$name" "$image" >/dev/null
 echo "made $image"
