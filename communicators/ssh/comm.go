@@ -177,11 +177,14 @@ func (c *Comm) Run(ctx context.Context, cmd *bake.RemoteCmd) (int, error) {
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		_ = sess.Signal(gossh.SIGKILL) // best effort: older servers ignore signals
-		_ = sess.Close()               // ends the session whatever the server does
+		// OpenSSH delivers the signal for non-root logins only (root
+		// sessions run without privilege separation); closing the session
+		// then stops waiting for the command in any case.
+		_ = sess.Signal(gossh.SIGKILL)
+		_ = sess.Close()
 		select {
 		case <-waited:
-		case <-time.After(5 * time.Second):
+		case <-time.After(200 * time.Millisecond):
 		}
 		return -1, ctx.Err()
 	}
