@@ -49,10 +49,18 @@ type ArtifactMeta struct {
 
 // Artifact is what a bake produced.
 type Artifact struct {
-	BuilderType string            `json:"builder_type"`
-	ID          string            `json:"artifact_id"` // image ID, AMI id
-	Names       []string          `json:"names,omitempty"`
-	Extra       map[string]string `json:"extra,omitempty"`
+	BuilderType string            // docker, amazon-ebs
+	ID          string            // image ID, AMI id
+	Names       []string          // repository:version and other tags
+	Extra       map[string]string // builder-specific facts (digest, regions)
+
+	// Filled in by the runner.
+	Name        string // the job: BUILD.TYPE.NAME
+	Version     string
+	Fingerprint string
+	Parent      string
+	BuildTime   time.Time
+	RunUUID     string
 }
 
 // Target is what a provisioner works on.
@@ -100,6 +108,8 @@ type DecodeContext struct {
 	Name string
 	// Range is the block's definition, for errors.
 	Range hcl.Range
+	// RunUUID identifies this run; builders label what they make with it.
+	RunUUID string
 }
 
 // Plugins are the block types a bake file can use, by type label.

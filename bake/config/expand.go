@@ -1,0 +1,225 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/bakehq/bake/bake"
+)
+
+// ExpandOptions say which jobs to make and the run's facts that bake
+// files can refer to as bake.version, bake.build_time and bake.run_uuid.
+type ExpandOptions struct {
+	Plugins bake.Plugins
+	// Only and Except are -only / -except globs over BUILD.TYPE.NAME or
+	// TYPE.NAME.
+	Only, Except []string
+	Version      string
+	BuildTime    time.Time
+	RunUUID      string
+}
+
+// versionPlaceholder stands for the version in a job's Inputs, so that
+// the fingerprint of the same inputs is the same from build to build.
+const versionPlaceholder = "${bake.version}"
+
+// Jobs decodes every selected (build, source) pair into a job.
+func (c *Config) Jobs(o ExpandOptions) ([]*bake.Job, error) {
+	var diags hcl.Diagnostics
+	var jobs []*bake.Job
+	redact := bake.NewRedactor(c.Secrets())
+	for _, b := range c.Builds {
+		for _, use := range b.Sources {
+			src, ok := c.Sources[use.Ref]
+			if !ok {
+				diags = append(diags, errorf(use.Range.Ptr(), "Unknown source",
+					"build refers to source.%s, which is not defined; defined: %s", use.Ref, c.sourceList()))
+				continue
+			}
+			ref := src.Type + "." + use.Name
+			name := ref
+			if b.Name != "" {
+				name = b.Name + "." + ref
+			}
+			if !selected(name, ref, o.Only, o.Except) {
+				continue
+			}
+			j, d := c.job(b, src, use, name, ref, o, redact)
+			diags = append(diags, d...)
+			if j != nil {
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	if err := diagErr(diags, c.Files); err != nil {
+		return nil, err
+	}
+	if len(jobs) == 0 && (len(o.Only) > 0 || len(o.Except) > 0) {
+		return nil, bake.BadInputf("-only %s / -except %s selects no build; builds are: %s",
+			strings.Join(o.Only, ","), strings.Join(o.Except, ","), strings.Join(c.jobNames(), ", "))
+	}
+	return jobs, nil
+}
+
+func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o ExpandOptions, redact bake.Redactor) (*bake.Job, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	facts := func(version string) map[string]cty.Value {
+		return map[string]cty.Value{
+			"source": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(use.Name), "type": cty.StringVal(src.Type)}),
+			"build":  cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(b.Name)}),
+			"bake": cty.ObjectVal(map[string]cty.Value{
+				"version":    cty.StringVal(version),
+				"build_time": cty.StringVal(o.BuildTime.UTC().Format(time.RFC3339)),
+				"run_uuid":   cty.StringVal(o.RunUUID),
+			}),
+		}
+	}
+	ctx := c.EvalContext(facts(o.Version))
+	fpCtx := c.EvalContext(facts(versionPlaceholder))
+	dc := func(body hcl.Body, rng hcl.Range, n string) bake.DecodeContext {
+		return bake.DecodeContext{Body: body, Eval: ctx, Dir: c.Dir, Name: n, Range: rng, RunUUID: o.RunUUID}
+	}
+
+	newBuilder, ok := o.Plugins.Builders[src.Type]
+	if !ok {
+		return nil, hcl.Diagnostics{errorf(src.TypeRange.Ptr(), "Unknown source type",
+			"source type %q is not one bake has; it has: %s", src.Type, strings.Join(sortedKeys(o.Plugins.Builders), ", "))}
+	}
+	builder, d := newBuilder(dc(src.Body, src.Range, use.Name))
+	diags = append(diags, d...)
+
+	var inputs strings.Builder
+	fmt.Fprintf(&inputs, "source %s\n%s\n", src.Type, canonical(src.Body, fpCtx))
+	j := &bake.Job{Name: name, BuilderType: src.Type, Builder: builder}
+	for _, p := range b.Provisioners {
+		if !p.Common.Applies(b.Name, ref) {
+			continue
+		}
+		newProv, ok := o.Plugins.Provisioners[p.Type]
+		if !ok {
+			diags = append(diags, errorf(p.TypeRange.Ptr(), "Unknown provisioner type",
+				"provisioner type %q is not one bake has; it has: %s", p.Type, strings.Join(sortedKeys(o.Plugins.Provisioners), ", ")))
+			continue
+		}
+		prov, d := newProv(dc(p.Body, p.Range, p.Name()))
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		j.Steps = append(j.Steps, bake.Step{Name: p.Name(), Provisioner: prov,
+			PauseBefore: p.Common.PauseBefore, Timeout: p.Common.Timeout, MaxRetries: p.Common.MaxRetries})
+		fmt.Fprintf(&inputs, "%s\n%s\n", p.Name(), canonical(p.Body, fpCtx))
+	}
+	for _, chain := range b.PostProcessors {
+		var steps []bake.PostStep
+		for _, p := range chain {
+			if !p.Common.Applies(b.Name, ref) {
+				continue
+			}
+			newPP, ok := o.Plugins.PostProcessors[p.Type]
+			if !ok {
+				diags = append(diags, errorf(p.TypeRange.Ptr(), "Unknown post-processor type",
+					"post-processor type %q is not one bake has; it has: %s", p.Type, strings.Join(sortedKeys(o.Plugins.PostProcessors), ", ")))
+				continue
+			}
+			pp, d := newPP(dc(p.Body, p.Range, p.Name()))
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			steps = append(steps, bake.PostStep{Name: p.Name(), PostProcessor: pp, KeepInput: p.Common.KeepInputArtifact == nil || *p.Common.KeepInputArtifact})
+		}
+		if len(steps) > 0 {
+			j.PostProcessors = append(j.PostProcessors, steps)
+		}
+	}
+	j.Inputs = []byte(redact.String(inputs.String()))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return j, diags
+}
+
+// canonical renders a body's evaluated attributes and blocks, sorted, as
+// the stable text a fingerprint hashes.
+func canonical(body hcl.Body, ctx *hcl.EvalContext) string {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return fmt.Sprintf("%T", body)
+	}
+	var b strings.Builder
+	names := make([]string, 0, len(sb.Attributes))
+	for n := range sb.Attributes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v, diags := sb.Attributes[n].Expr.Value(ctx)
+		if diags.HasErrors() || !v.IsWhollyKnown() {
+			fmt.Fprintf(&b, "%s=?\n", n)
+			continue
+		}
+		js, err := ctyjson.Marshal(v, v.Type())
+		if err != nil {
+			js = []byte(v.GoString())
+		}
+		fmt.Fprintf(&b, "%s=%s\n", n, js)
+	}
+	for _, blk := range sb.Blocks {
+		fmt.Fprintf(&b, "%s %q {\n%s}\n", blk.Type, blk.Labels, canonical(blk.Body, ctx))
+	}
+	return b.String()
+}
+
+func selected(name, ref string, only, except []string) bool {
+	match := func(globs []string) bool {
+		for _, g := range globs {
+			for _, n := range []string{name, ref} {
+				if ok, _ := path.Match(g, n); ok {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if len(only) > 0 && !match(only) {
+		return false
+	}
+	return !match(except)
+}
+
+func (c *Config) sourceList() string {
+	var out []string
+	for ref := range c.Sources {
+		out = append(out, "source."+ref)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+// jobNames lists every BUILD.TYPE.NAME, for messages and inspect.
+func (c *Config) jobNames() []string {
+	var out []string
+	for _, b := range c.Builds {
+		for _, use := range b.Sources {
+			t, _, _ := strings.Cut(use.Ref, ".")
+			n := t + "." + use.Name
+			if b.Name != "" {
+				n = b.Name + "." + n
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}

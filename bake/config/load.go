@@ -1,0 +1,260 @@
+// Package config reads bake files: Packer-style HCL2 with variables,
+// locals, sources, builds, provisioners and post-processors.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/bakehq/bake/bake"
+)
+
+// Suffixes of the files a directory's bake is read from. Packer's are
+// accepted so that a Packer template bakes unchanged.
+var fileSuffixes = []string{".bake.hcl", ".pkr.hcl"}
+var varFileSuffixes = []string{".auto.bakevars.hcl", ".auto.pkrvars.hcl"}
+
+// Options say what to load and the values given outside the files.
+type Options struct {
+	// Path is a bake file or a directory of them.
+	Path string
+	// Vars are -var name=value, in order (a later one wins).
+	Vars []string
+	// VarFiles are -var-file paths, in order.
+	VarFiles []string
+	// Env is the environment, for BAKE_VAR_name (and Packer's PKR_VAR_name).
+	Env []string
+}
+
+// Config is a loaded bake: its variables resolved, locals evaluated,
+// sources and builds ready to be expanded into jobs.
+type Config struct {
+	// Dir is the directory of the bake files.
+	Dir       string
+	Files     map[string]*hcl.File
+	Variables []*Variable
+	Locals    map[string]*Local
+	Sources   map[string]*Source // by "TYPE.NAME"
+	Builds    []*Build
+	// Recipes are `recipe "NAME" {...}` blocks, for the recipe provisioner.
+	Recipes []*hcl.Block
+	// Warnings are things the user should know that do not stop a bake.
+	Warnings []string
+
+	parser *hclparse.Parser
+}
+
+// Source is a `source "TYPE" "NAME"` block.
+type Source struct {
+	Type, Name string
+	Body       hcl.Body
+	Range      hcl.Range
+	TypeRange  hcl.Range
+}
+
+// Ref is the source's reference form, TYPE.NAME.
+func (s *Source) Ref() string { return s.Type + "." + s.Name }
+
+// Build is a `build` block.
+type Build struct {
+	Name           string
+	Description    string
+	Sources        []SourceUse
+	Provisioners   []*PluginBlock
+	PostProcessors [][]*PluginBlock // each inner list is one chain
+	Range          hcl.Range
+}
+
+// SourceUse is a source named in a build, by sources = [...] or by a
+// source block inside the build.
+type SourceUse struct {
+	Ref   string // TYPE.NAME
+	Name  string // the name the build gives it (name = "..." override), else the source's name
+	Range hcl.Range
+}
+
+// PluginBlock is a provisioner or post-processor block, its common
+// fields decoded and its body left for the plugin.
+type PluginBlock struct {
+	Kind      string // "provisioner" or "post-processor"
+	Type      string
+	Index     int // 1-based among the build's blocks of its kind
+	Body      hcl.Body
+	Range     hcl.Range
+	TypeRange hcl.Range
+	Common    Common
+}
+
+// Name is how the block is shown: "provisioner shell #2".
+func (p *PluginBlock) Name() string { return fmt.Sprintf("%s %s #%d", p.Kind, p.Type, p.Index) }
+
+// Load reads, parses and resolves the bake at o.Path. Errors are bad
+// input (bake.InputError) that name file:line:col.
+func Load(o Options) (*Config, error) {
+	files, dir, err := bakeFiles(o.Path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{Dir: dir, Files: map[string]*hcl.File{}, Locals: map[string]*Local{}, Sources: map[string]*Source{}, parser: hclparse.NewParser()}
+	var diags hcl.Diagnostics
+	var bodies []hcl.Body
+	for _, name := range files {
+		f, d := c.parser.ParseHCLFile(name)
+		diags = append(diags, d...)
+		if f != nil {
+			bodies = append(bodies, f.Body)
+		}
+	}
+	c.Files = c.parser.Files()
+	if err := diagErr(diags, c.Files); err != nil {
+		return nil, err
+	}
+	for _, body := range bodies {
+		diags = append(diags, c.decodeTop(body)...)
+	}
+	if err := diagErr(diags, c.Files); err != nil {
+		return nil, err
+	}
+	if len(c.Builds) == 0 {
+		return nil, bake.BadInputf("%s: no build block: add build { sources = [\"source.docker.NAME\"] }", o.Path)
+	}
+	diags = append(diags, c.resolveVariables(o)...)
+	if err := diagErr(diags, c.Files); err != nil {
+		return nil, err
+	}
+	diags = append(diags, c.evalLocals()...)
+	return c, diagErr(diags, c.Files)
+}
+
+// bakeFiles lists the bake files at path, sorted, and their directory.
+func bakeFiles(path string) ([]string, string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, "", bake.BadInputf("read bake file: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, filepath.Dir(path), nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, "", bake.BadInputf("read bake directory: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && hasSuffix(e.Name(), fileSuffixes) {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	if len(files) == 0 {
+		return nil, "", bake.BadInputf("%s: no bake files (*.bake.hcl or *.pkr.hcl) in this directory", path)
+	}
+	sort.Strings(files)
+	return files, path, nil
+}
+
+func hasSuffix(name string, suffixes []string) bool {
+	for _, s := range suffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var topSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "variables"},
+		{Type: "locals"},
+		{Type: "local", LabelNames: []string{"name"}},
+		{Type: "source", LabelNames: []string{"type", "name"}},
+		{Type: "build"},
+		{Type: "packer"},
+		{Type: "recipe", LabelNames: []string{"name"}},
+		{Type: "data", LabelNames: []string{"type", "name"}},
+	},
+}
+
+func (c *Config) decodeTop(body hcl.Body) hcl.Diagnostics {
+	content, diags := body.Content(topSchema)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "variable":
+			v, d := decodeVariable(b)
+			diags = append(diags, d...)
+			if v != nil {
+				if prev := c.variable(v.Name); prev != nil {
+					diags = append(diags, errorf(b.DefRange.Ptr(), "Duplicate variable", "variable %q is already declared at %s", v.Name, prev.Range))
+					continue
+				}
+				c.Variables = append(c.Variables, v)
+			}
+		case "variables":
+			vs, d := decodeVariablesBlock(b)
+			diags = append(diags, d...)
+			c.Variables = append(c.Variables, vs...)
+		case "locals", "local":
+			diags = append(diags, c.decodeLocals(b)...)
+		case "source":
+			s := &Source{Type: b.Labels[0], Name: b.Labels[1], Body: b.Body, Range: b.DefRange, TypeRange: b.LabelRanges[0]}
+			if prev, ok := c.Sources[s.Ref()]; ok {
+				diags = append(diags, errorf(b.DefRange.Ptr(), "Duplicate source", "source %s is already defined at %s", s.Ref(), prev.Range))
+				continue
+			}
+			c.Sources[s.Ref()] = s
+		case "build":
+			bd, d := decodeBuild(b, len(c.Builds))
+			diags = append(diags, d...)
+			if bd != nil {
+				c.Builds = append(c.Builds, bd)
+			}
+		case "packer":
+			// required_version and required_plugins: bake has its builders
+			// built in, so the block is accepted and ignored.
+		case "recipe":
+			c.Recipes = append(c.Recipes, b)
+		case "data":
+			diags = append(diags, errorf(b.DefRange.Ptr(), "Data sources are not supported",
+				"bake does not support data %q blocks yet: resolve the value outside and pass it with -var", b.Labels[0]))
+		}
+	}
+	return diags
+}
+
+func (c *Config) variable(name string) *Variable {
+	for _, v := range c.Variables {
+		if v.Name == name {
+			return v
+		}
+	}
+	return nil
+}
+
+// Secrets are the values of sensitive variables (and locals).
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, v := range c.Variables {
+		if v.Sensitive {
+			out = append(out, secretStrings(v.Value)...)
+		}
+	}
+	for _, l := range c.Locals {
+		if l.Sensitive {
+			out = append(out, secretStrings(l.Value)...)
+		}
+	}
+	return out
+}
+
+// ParseOnly parses src as HCL, for fmt: syntax errors only.
+func ParseOnly(filename string, src []byte) (*hcl.File, error) {
+	p := hclparse.NewParser()
+	f, diags := p.ParseHCL(src, filename)
+	return f, diagErr(diags, p.Files())
+}

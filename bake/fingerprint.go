@@ -1,0 +1,64 @@
+package bake
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Fingerprint hashes what a job's result depends on: the base's digest,
+// the job's resolved configuration (sensitive values removed, the
+// version left out) and the content of every file its steps upload.
+func Fingerprint(base Base, j *Job) (string, error) {
+	h := &hasher{h: sha256.New()}
+	h.Add("fingerprint", []byte("bake/v1"))
+	h.Add("base", []byte(base.Digest))
+	h.Add("config", j.Inputs)
+	for _, s := range j.Steps {
+		if f, ok := s.Provisioner.(Fingerprinter); ok {
+			h.Add("step", []byte(s.Name))
+			if err := f.Fingerprint(h); err != nil {
+				return "", fmt.Errorf("%s: %w", s.Name, err)
+			}
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.h.Sum(nil)), nil
+}
+
+type hasher struct{ h hash.Hash }
+
+func (h *hasher) Add(name string, value []byte) {
+	fmt.Fprintf(h.h, "%s %d\n", name, len(value))
+	h.h.Write(value)
+}
+
+// AddFile hashes a file, or a tree by relative path, mode and content.
+func (h *hasher) AddFile(name, path string) error {
+	return filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(path, p)
+		fmt.Fprintf(h.h, "%s %s %o\n", name, filepath.ToSlash(rel), info.Mode())
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(h.h, "%d\n", info.Size())
+		_, err = io.Copy(h.h, f)
+		return err
+	})
+}

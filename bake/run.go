@@ -1,0 +1,270 @@
+package bake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Job is one source of one build, decoded and ready to run: the whole
+// bake as an ordered list of steps.
+type Job struct {
+	Name           string // BUILD.TYPE.NAME, or TYPE.NAME for an unnamed build
+	BuilderType    string
+	Builder        Builder
+	Steps          []Step
+	PostProcessors [][]PostStep
+	// Inputs describe the job's resolved configuration, sensitive values
+	// removed, for the fingerprint.
+	Inputs []byte
+}
+
+// Step is a provisioner with its common settings.
+type Step struct {
+	Name        string // "provisioner shell #2"
+	Provisioner Provisioner
+	PauseBefore time.Duration
+	Timeout     time.Duration
+	MaxRetries  int
+}
+
+// PostStep is a post-processor in a chain.
+type PostStep struct {
+	Name          string
+	PostProcessor PostProcessor
+	// KeepInput keeps the artifact the post-processor got; bake never
+	// deletes images, so it only matters to the manifest.
+	KeepInput bool
+}
+
+// RunOptions are a run's settings, shared by its jobs.
+type RunOptions struct {
+	Parallel  int
+	Reporter  Reporter
+	Version   string
+	BuildTime time.Time
+	RunUUID   string
+	// Revision and SourceURL become the OCI revision and source labels.
+	Revision  string
+	SourceURL string
+	// CleanupTimeout bounds Destroy, which runs with a fresh context so
+	// that Ctrl-C and --timeout still clean up.
+	CleanupTimeout time.Duration
+}
+
+// Result is how a job ended.
+type Result struct {
+	Job      *Job
+	Artifact *Artifact
+	Err      error
+	Elapsed  time.Duration
+}
+
+// Run runs jobs, at most o.Parallel at once, and returns a result per job
+// in the jobs' order. A failed job does not stop the others.
+func Run(ctx context.Context, jobs []*Job, o RunOptions) []Result {
+	if o.Parallel < 1 {
+		o.Parallel = 1
+	}
+	if o.Reporter == nil {
+		o.Reporter = Discard
+	}
+	if o.CleanupTimeout == 0 {
+		o.CleanupTimeout = 2 * time.Minute
+	}
+	results := make([]Result, len(jobs))
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] = Result{Job: j, Err: fmt.Errorf("build %s: not started: %w", j.Name, context.Cause(ctx))}
+				return
+			}
+			defer func() { <-sem }()
+			results[i] = runJob(ctx, j, o)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
+	start := time.Now()
+	log := Log{R: o.Reporter, Source: j.Name}
+	res.Job = j
+	log.Event(Event{Type: EventBuildStart, Message: fmt.Sprintf("%d steps", len(j.Steps))})
+	defer func() {
+		res.Elapsed = time.Since(start)
+		e := Event{Type: EventBuildDone, Elapsed: res.Elapsed.Seconds()}
+		if res.Err != nil {
+			e.Error = res.Err.Error()
+		}
+		log.Event(e)
+	}()
+
+	base, err := j.Builder.Resolve(ctx)
+	if err != nil {
+		res.Err = fmt.Errorf("build %s: %w", j.Name, err)
+		return res
+	}
+	fp, err := Fingerprint(base, j)
+	if err != nil {
+		res.Err = BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", j.Name, err))
+		return res
+	}
+
+	var m Machine
+	err = step(ctx, log.WithStep("boot"), func(ctx context.Context) error {
+		var err error
+		m, err = j.Builder.Boot(ctx, base, log.WithStep("boot"))
+		return err
+	})
+	if m != nil {
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout)
+			defer cancel()
+			if derr := m.Destroy(cctx); derr != nil {
+				log.WithStep("cleanup").Warn(derr.Error())
+				res.Err = errors.Join(res.Err, fmt.Errorf("build %s: clean up: %w", j.Name, derr))
+			}
+		}()
+	}
+	if err != nil {
+		res.Err = fmt.Errorf("build %s: boot: %w", j.Name, err)
+		return res
+	}
+
+	for _, s := range j.Steps {
+		if err := runStep(ctx, m, s, log.WithStep(s.Name), o); err != nil {
+			res.Err = fmt.Errorf("build %s: %w", j.Name, err)
+			return res
+		}
+	}
+
+	meta := ArtifactMeta{
+		Name: j.Name, Version: o.Version, BuildTime: o.BuildTime, RunUUID: o.RunUUID,
+		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp),
+	}
+	var a *Artifact
+	err = step(ctx, log.WithStep("capture"), func(ctx context.Context) error {
+		var err error
+		a, err = m.Capture(ctx, meta, log.WithStep("capture"))
+		return err
+	})
+	if err != nil {
+		res.Err = fmt.Errorf("build %s: capture: %w", j.Name, err)
+		return res
+	}
+	a.Name, a.Version, a.Fingerprint, a.Parent = j.Name, o.Version, fp, base.Digest
+	a.BuildTime, a.RunUUID = o.BuildTime, o.RunUUID
+	res.Artifact = a
+
+	for _, chain := range j.PostProcessors {
+		in := a
+		for _, pp := range chain {
+			var out *Artifact
+			err := step(ctx, log.WithStep(pp.Name), func(ctx context.Context) error {
+				var err error
+				out, err = pp.PostProcessor.PostProcess(ctx, in, log.WithStep(pp.Name))
+				return err
+			})
+			if err != nil {
+				res.Err = fmt.Errorf("build %s: %w", j.Name, err)
+				return res
+			}
+			if out != nil {
+				in = out
+			}
+		}
+	}
+	log.Event(Event{Type: EventArtifact, Message: a.String(), Fields: map[string]string{
+		"artifact_id": a.ID, "version": a.Version, "fingerprint": fp,
+	}})
+	return res
+}
+
+// step reports a step's start and end around f.
+func step(ctx context.Context, log Log, f func(context.Context) error) error {
+	start := time.Now()
+	log.Event(Event{Type: EventStepStart})
+	err := f(ctx)
+	e := Event{Type: EventStepDone, Elapsed: time.Since(start).Seconds()}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	log.Event(e)
+	return err
+}
+
+func runStep(ctx context.Context, m Machine, s Step, log Log, o RunOptions) error {
+	if s.PauseBefore > 0 {
+		log.Info(fmt.Sprintf("pausing %s before this step", s.PauseBefore))
+		select {
+		case <-time.After(s.PauseBefore):
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	t := &Target{Comm: m.Communicator(), Log: log, Source: log.Source, Version: o.Version}
+	return step(ctx, log, func(ctx context.Context) error {
+		var err error
+		for attempt := 0; attempt <= s.MaxRetries; attempt++ {
+			if attempt > 0 {
+				log.Warn(fmt.Sprintf("retrying (%d of %d) after: %v", attempt, s.MaxRetries, err))
+			}
+			err = provisionOnce(ctx, s, t)
+			if err == nil || ctx.Err() != nil || IsBadInput(err) {
+				break
+			}
+		}
+		var re *RunError
+		if errors.As(err, &re) && re.Step == "" {
+			re.Step = s.Name
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.Name, err)
+		}
+		return nil
+	})
+}
+
+func provisionOnce(ctx context.Context, s Step, t *Target) error {
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, s.Timeout, fmt.Errorf("step timed out after %s (timeout = %q)", s.Timeout, s.Timeout))
+		defer cancel()
+	}
+	err := s.Provisioner.Provision(ctx, t)
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+func labels(j *Job, o RunOptions, base Base, fp string) map[string]string {
+	l := map[string]string{
+		LabelVersion:     o.Version,
+		LabelCreated:     o.BuildTime.UTC().Format(time.RFC3339),
+		LabelBaseName:    base.Name,
+		LabelBaseDigest:  base.Digest,
+		LabelFingerprint: fp,
+		LabelParent:      base.Digest,
+		LabelName:        j.Name,
+		LabelRun:         o.RunUUID,
+	}
+	if o.Revision != "" {
+		l[LabelRevision] = o.Revision
+	}
+	if o.SourceURL != "" {
+		l[LabelSource] = o.SourceURL
+	}
+	return l
+}

@@ -1,0 +1,348 @@
+// Package docker is bake's Docker builder: it boots a container from a
+// base image through the Engine API, hands provisioners a communicator
+// into it and commits the result as a versioned, labelled image.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/go-connections/nat"
+	"github.com/hashicorp/hcl/v2"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/bakehq/bake/bake"
+	dockercomm "github.com/bakehq/bake/communicators/docker"
+)
+
+// API is the part of the Docker Engine client the builder uses.
+type API interface {
+	dockercomm.API
+	ImageInspect(ctx context.Context, imageID string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImagePull(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
+	ImageTag(ctx context.Context, source, target string) error
+	ImagePush(ctx context.Context, ref string, options image.PushOptions) (io.ReadCloser, error)
+	ImageRemove(ctx context.Context, imageID string, options image.RemoveOptions) ([]image.DeleteResponse, error)
+	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
+	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
+	ContainerStart(ctx context.Context, containerID string, options container.StartOptions) error
+	ContainerInspect(ctx context.Context, containerID string) (types.ContainerJSON, error)
+	ContainerCommit(ctx context.Context, containerID string, options container.CommitOptions) (container.CommitResponse, error)
+	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
+}
+
+// Builder builds one docker source.
+type Builder struct {
+	cfg *Config
+	api API
+	// runUUID labels everything this run makes.
+	runUUID string
+
+	// Set by Resolve.
+	baseID     string
+	baseConfig *dockerspec.DockerOCIImageConfig
+}
+
+// New decodes a source block into a Builder that talks to the engine
+// named by DOCKER_HOST (or the default socket), API version negotiated.
+func New(dc bake.DecodeContext) (bake.Builder, hcl.Diagnostics) {
+	cfg, diags := Decode(dc)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return &Builder{cfg: cfg, runUUID: dc.RunUUID}, diags
+}
+
+// Config returns the decoded source block.
+func (b *Builder) Config() *Config { return b.cfg }
+
+func (b *Builder) client() (API, error) {
+	if b.api != nil {
+		return b.api, nil
+	}
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("connect to the docker engine (DOCKER_HOST=%q): %w", client.DefaultDockerHost, err)
+	}
+	b.api = c
+	return c, nil
+}
+
+// Resolve finds the base image locally, pulling it when pull asks for it
+// (Packer's default, pull = true, pulls only a missing image here: a
+// present one is used as it is, so that bakes are repeatable offline).
+func (b *Builder) Resolve(ctx context.Context) (bake.Base, error) {
+	api, err := b.client()
+	if err != nil {
+		return bake.Base{}, err
+	}
+	img, err := api.ImageInspect(ctx, b.cfg.Image)
+	if errdefs.IsNotFound(err) && (b.cfg.Pull == nil || *b.cfg.Pull) {
+		if perr := b.pull(ctx, api); perr != nil {
+			return bake.Base{}, bake.BadInputf("source %q: base image %s is not on this machine and could not be pulled: %w (build it, e.g. make base-image, or docker pull it)", b.cfg.name, b.cfg.Image, perr)
+		}
+		img, err = api.ImageInspect(ctx, b.cfg.Image)
+	}
+	if errdefs.IsNotFound(err) {
+		return bake.Base{}, bake.BadInputf("source %q: base image %s not found on this machine: build it (make base-image) or pull it, or fix image", b.cfg.name, b.cfg.Image)
+	}
+	if err != nil {
+		return bake.Base{}, fmt.Errorf("source %q: inspect base image %s: %w", b.cfg.name, b.cfg.Image, err)
+	}
+	base := bake.Base{Name: b.cfg.Image, Digest: img.ID}
+	// A pulled image has a registry digest, which names it everywhere;
+	// a local one only its ID.
+	for _, rd := range img.RepoDigests {
+		if _, d, ok := strings.Cut(rd, "@"); ok {
+			base.Digest = d
+			break
+		}
+	}
+	b.baseID = img.ID
+	b.baseConfig = img.Config
+	return base, nil
+}
+
+func (b *Builder) pull(ctx context.Context, api API) error {
+	rc, err := api.ImagePull(ctx, b.cfg.Image, image.PullOptions{Platform: b.cfg.Platform})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return readJSONStream(rc)
+}
+
+// Boot creates and starts the build container. The container runs
+// /bin/sh on a terminal to stay up; Capture gives the image the base's
+// own entrypoint and command back, so nothing of this leaks into it.
+func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.Machine, error) {
+	api, err := b.client()
+	if err != nil {
+		return nil, err
+	}
+	m := &machine{b: b, api: api, log: log}
+	cfg := &container.Config{
+		Image:      b.baseID,
+		Entrypoint: []string{"/bin/sh"},
+		Tty:        true,
+		OpenStdin:  true,
+		Labels: map[string]string{
+			bake.LabelRun:  b.runUUID,
+			bake.LabelName: b.cfg.name,
+		},
+	}
+	hc := &container.HostConfig{
+		Privileged: b.cfg.Privileged,
+		CapAdd:     b.cfg.CapAdd,
+		CapDrop:    b.cfg.CapDrop,
+	}
+	for host, ctr := range b.cfg.Volumes {
+		hc.Binds = append(hc.Binds, host+":"+ctr)
+	}
+	if b.cfg.Communicator == "ssh" {
+		port := nat.Port(fmt.Sprintf("%d/tcp", sshPort(b.cfg)))
+		cfg.ExposedPorts = nat.PortSet{port: {}}
+		hc.PortBindings = nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}}
+	}
+	var platform *ocispec.Platform
+	if b.cfg.Platform != "" {
+		os, arch, _ := strings.Cut(b.cfg.Platform, "/")
+		platform = &ocispec.Platform{OS: os, Architecture: arch}
+	}
+	name := fmt.Sprintf("bake-%s-%s", sanitize(b.cfg.name), b.runUUID[:8])
+	created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
+	if err != nil {
+		return nil, fmt.Errorf("create build container from %s: %w", base.Name, err)
+	}
+	m.id = created.ID
+	if err := api.ContainerStart(ctx, m.id, container.StartOptions{}); err != nil {
+		return m, fmt.Errorf("start build container %s: %w", name, err)
+	}
+	log.Info(fmt.Sprintf("container %s started from %s", name, base.Name))
+	m.comm = dockercomm.New(api, m.id, b.cfg.ExecUser)
+	if b.cfg.Communicator == "ssh" {
+		insp, err := api.ContainerInspect(ctx, m.id)
+		if err != nil {
+			return m, fmt.Errorf("inspect build container %s: %w", name, err)
+		}
+		bindings := insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", sshPort(b.cfg)))]
+		if len(bindings) == 0 {
+			return m, fmt.Errorf("build container %s: ssh port was not published", name)
+		}
+		addr := bindings[0].HostIP + ":" + bindings[0].HostPort
+		sc, err := connectSSH(ctx, m.comm, addr, SSHSettings{
+			Username: b.cfg.SSHUsername,
+			Port:     sshPort(b.cfg),
+			Timeout:  b.cfg.SSHTimeout,
+		}, log)
+		if err != nil {
+			return m, fmt.Errorf("connect over ssh to build container %s: %w", name, err)
+		}
+		m.comm = sc
+	}
+	return m, nil
+}
+
+func sshPort(c *Config) int {
+	if c.SSHPort != 0 {
+		return c.SSHPort
+	}
+	return 22
+}
+
+type machine struct {
+	b     *Builder
+	api   API
+	log   bake.Log
+	id    string
+	comm  bake.Communicator
+	image string // committed, until tagged
+	done  bool
+}
+
+func (m *machine) Communicator() bake.Communicator { return m.comm }
+
+// Capture commits the container with the base's entrypoint and command,
+// the labels in meta and the source's changes, then tags and pushes.
+func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.Log) (*bake.Artifact, error) {
+	cfg := m.b.cfg
+	if cfg.Discard {
+		log.Info("discard = true: the container is not committed")
+		return &bake.Artifact{BuilderType: "docker", ID: ""}, nil
+	}
+	if c, ok := m.comm.(io.Closer); ok && m.comm != nil {
+		// An SSH session must not hold the container while it is paused.
+		if err := c.Close(); err != nil {
+			log.Warn(fmt.Sprintf("close ssh connection: %v", err))
+		}
+	}
+	base := m.b.baseConfig
+	commitCfg := &container.Config{Labels: map[string]string{}}
+	if base != nil {
+		for k, v := range base.Labels {
+			commitCfg.Labels[k] = v
+		}
+		commitCfg.Cmd = base.Cmd
+		commitCfg.Entrypoint = base.Entrypoint
+	}
+	if commitCfg.Entrypoint == nil {
+		// Non-nil and empty: the engine's merge then keeps "no
+		// entrypoint" instead of taking the build container's /bin/sh.
+		commitCfg.Entrypoint = []string{}
+	}
+	for k, v := range meta.Labels {
+		commitCfg.Labels[k] = v
+	}
+	resp, err := m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
+		Comment: cfg.Message,
+		Author:  cfg.Author,
+		Changes: cfg.Changes,
+		Pause:   true,
+		Config:  commitCfg,
+	})
+	if err != nil {
+		if errdefs.IsInvalidParameter(err) {
+			return nil, bake.BadInputf("source %q: changes: %w", cfg.name, err)
+		}
+		return nil, fmt.Errorf("commit build container: %w", err)
+	}
+	m.image = resp.ID
+	ref := cfg.Repository + ":" + meta.Version
+	names := []string{ref}
+	for _, t := range cfg.Tags {
+		names = append(names, cfg.Repository+":"+t)
+	}
+	for _, n := range names {
+		if err := m.api.ImageTag(ctx, resp.ID, n); err != nil {
+			return nil, fmt.Errorf("tag image %s as %s: %w", short(resp.ID), n, err)
+		}
+	}
+	m.image = "" // tagged: no longer ours to remove
+	log.Info(fmt.Sprintf("committed %s as %s", short(resp.ID), strings.Join(names, ", ")))
+	a := &bake.Artifact{BuilderType: "docker", ID: resp.ID, Names: names, Extra: map[string]string{"repository": cfg.Repository}}
+	if cfg.Push {
+		for _, n := range names {
+			log.Info("pushing " + n)
+			digest, err := Push(ctx, m.api, n, cfg.LoginServer, cfg.LoginUsername, cfg.LoginPassword)
+			if err != nil {
+				return a, err
+			}
+			if digest != "" && a.Extra["digest"] == "" {
+				a.Extra["digest"] = digest
+			}
+		}
+	}
+	return a, nil
+}
+
+// Destroy removes the build container and an untagged commit of this
+// run. It is idempotent.
+func (m *machine) Destroy(ctx context.Context) error {
+	var errs []error
+	if c, ok := m.comm.(io.Closer); ok {
+		if err := c.Close(); err != nil && !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "closed") {
+			errs = append(errs, fmt.Errorf("close connection to build container: %w", err))
+		}
+	}
+	if m.id != "" {
+		err := m.api.ContainerRemove(ctx, m.id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove build container %s: %w", short(m.id), err))
+		} else {
+			m.id = ""
+		}
+	}
+	if m.image != "" {
+		if _, err := m.api.ImageRemove(ctx, m.image, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove untagged image %s: %w", short(m.image), err))
+		} else {
+			m.image = ""
+		}
+	}
+	// A commit cut off by Ctrl-C may still have finished in the engine.
+	list, err := m.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("dangling", "true"),
+		filters.Arg("label", bake.LabelRun+"="+m.b.runUUID),
+	)})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list this run's dangling images: %w", err))
+	}
+	for _, img := range list {
+		if _, err := m.api.ImageRemove(ctx, img.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove dangling image %s: %w", short(img.ID), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '-'
+	}, s)
+}
+
+// cleanupTimeout bounds Destroy when the run's context is gone.
+const cleanupTimeout = 2 * time.Minute

@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/bake/config"
+)
+
+type buildFlags struct {
+	vars     []string
+	varFiles []string
+	only     []string
+	except   []string
+	parallel int
+	version  string
+	json     bool
+	manifest string
+	timeout  time.Duration
+}
+
+func (f *buildFlags) addLoad(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&f.vars, "var", nil, "set a variable: -var name=value (repeatable)")
+	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variables from an HCL file (repeatable)")
+}
+
+func newBuildCmd(st Streams) *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build [flags] FILE|DIR",
+		Short: "bake the sources of a bake file into versioned images",
+		Args:  exactlyOneArg("a bake file or directory"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBuild(cmd.Context(), st, args[0], f)
+		},
+	}
+	f.addLoad(cmd)
+	cmd.Flags().StringSliceVar(&f.only, "only", nil, "build only these sources (globs over BUILD.TYPE.NAME or TYPE.NAME, comma-separated)")
+	cmd.Flags().StringSliceVar(&f.except, "except", nil, "build all but these sources")
+	cmd.Flags().IntVar(&f.parallel, "parallel", 0, "sources built at once (0: all)")
+	cmd.Flags().StringVar(&f.version, "version", "", "the version images are tagged with (default: var.version, else YYYYMMDD.HHMMSS-GITSHA)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON event per line on stdout instead of progress")
+	cmd.Flags().StringVar(&f.manifest, "manifest", "bake-manifest.json", "record artifacts in this manifest file (\"\" for none)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 30m")
+	return cmd
+}
+
+func exactlyOneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return bake.BadInputf("bake %s needs %s (got %d arguments): bake %s", cmd.Name(), what, len(args), cmd.Use)
+		}
+		return nil
+	}
+}
+
+func load(path string, f buildFlags) (*config.Config, error) {
+	return config.Load(config.Options{Path: path, Vars: f.vars, VarFiles: f.varFiles, Env: os.Environ()})
+}
+
+func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error {
+	cfg, err := load(path, f)
+	if err != nil {
+		return err
+	}
+	redact := bake.NewRedactor(cfg.Secrets())
+	buildTime := time.Now().UTC()
+	rev := gitRevision(cfg.Dir)
+	version := f.version
+	if version == "" {
+		version = versionFromVars(cfg)
+	}
+	if version == "" {
+		version = DefaultVersion(buildTime, rev)
+	}
+	if err := checkVersion(version); err != nil {
+		return err
+	}
+	runUUID := uuid.NewString()
+	jobs, err := cfg.Jobs(config.ExpandOptions{
+		Plugins: plugins(), Only: f.only, Except: f.except,
+		Version: version, BuildTime: buildTime, RunUUID: runUUID,
+	})
+	if err != nil {
+		return bake.BadInput(errors.New(redact.String(err.Error())))
+	}
+
+	progress := st.Err
+	if f.json {
+		progress = st.Out
+	}
+	rep := newReporter(progress, f.json, !f.json && IsTerminal(st.Err))
+	r := redact.Reporter(rep)
+	for _, w := range cfg.Warnings {
+		r.Report(bake.Event{Time: time.Now(), Type: bake.EventWarning, Message: w})
+	}
+
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, f.timeout, fmt.Errorf("timed out after --timeout %s", f.timeout))
+		defer cancel()
+	}
+	parallel := f.parallel
+	if parallel <= 0 {
+		parallel = len(jobs)
+	}
+	results := bake.Run(ctx, jobs, bake.RunOptions{
+		Parallel: parallel, Reporter: r, Version: version, BuildTime: buildTime, RunUUID: runUUID,
+		Revision: rev, SourceURL: gitSource(cfg.Dir, path),
+	})
+	rep.Close()
+
+	var entries []bake.ManifestEntry
+	failed, badInput := 0, 0
+	for _, res := range results {
+		if res.Err != nil {
+			failed++
+			if bake.IsBadInput(res.Err) {
+				badInput++
+			}
+			msg := res.Err.Error()
+			if ctx.Err() != nil {
+				msg = fmt.Sprintf("build %s: stopped: %v (everything it made was removed)", res.Job.Name, context.Cause(ctx))
+			}
+			if !f.json {
+				fmt.Fprintf(st.Err, "error: %s\n", redact.String(msg))
+			}
+			continue
+		}
+		a := res.Artifact
+		entries = append(entries, a.Entry(nil))
+		if !f.json {
+			fmt.Fprintf(st.Out, "%s: %s (%s)\n", res.Job.Name, a, shortID(a.ID))
+		}
+	}
+	if f.manifest != "" && len(entries) > 0 {
+		if err := bake.AppendManifest(f.manifest, entries...); err != nil {
+			return err
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case badInput == failed:
+		return &exitError{code: ExitBadInput}
+	default:
+		return &exitError{code: ExitFailed}
+	}
+}
+
+// DefaultVersion is a version that sorts by time: 20261121.153012, with
+// the short git revision of the bake file's repository appended.
+func DefaultVersion(t time.Time, rev string) string {
+	v := t.UTC().Format("20060102.150405")
+	if len(rev) >= 7 {
+		v += "-" + rev[:7]
+	}
+	return v
+}
+
+func versionFromVars(cfg *config.Config) string {
+	for _, v := range cfg.Variables {
+		if v.Name == "version" && v.Value.Type() == cty.String && !v.Value.IsNull() {
+			return v.Value.AsString()
+		}
+	}
+	return ""
+}
+
+// checkVersion refuses versions that are not valid docker tags.
+func checkVersion(v string) error {
+	if len(v) > 128 {
+		return bake.BadInputf("version %q is longer than 128 characters", v)
+	}
+	for i, r := range v {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || (i > 0 && (r == '.' || r == '-'))
+		if !ok {
+			return bake.BadInputf("version %q: use letters, digits, _ . and - (not first), as in a docker tag", v)
+		}
+	}
+	return nil
+}
+
+func gitRevision(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func gitSource(dir, path string) string {
+	if out, err := exec.Command("git", "-C", dir, "config", "--get", "remote.origin.url").Output(); err == nil {
+		if u := strings.TrimSpace(string(out)); u != "" {
+			return u
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	return "file://" + abs
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/bakehq/bake/bake"
+	dockerbuilder "github.com/bakehq/bake/builders/docker"
+	dockerpp "github.com/bakehq/bake/postprocessors/docker"
+	"github.com/bakehq/bake/postprocessors/manifest"
+	"github.com/bakehq/bake/provisioners/file"
+	"github.com/bakehq/bake/provisioners/shell"
+)
+
+// plugins are the block types bake files can use.
+func plugins() bake.Plugins {
+	return bake.Plugins{
+		Builders: map[string]func(bake.DecodeContext) (bake.Builder, hcl.Diagnostics){
+			"docker": dockerbuilder.New,
+		},
+		Provisioners: map[string]func(bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics){
+			"shell": shell.New,
+			"file":  file.New,
+		},
+		PostProcessors: map[string]func(bake.DecodeContext) (bake.PostProcessor, hcl.Diagnostics){
+			"docker-tag":  dockerpp.NewTag,
+			"docker-push": dockerpp.NewPush,
+			"manifest":    manifest.New,
+		},
+	}
+}
