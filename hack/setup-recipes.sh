@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up what the recipes tests need on a fresh machine, and is a no-op
+# when it is done: an apt-cacher-ng on the docker bridge's gateway so that
+# the test containers (and CI runs after them) download each .deb once.
+# apt-cacher-ng serves many containers at once, so no two apt-gets fight
+# over a shared archive lock. The tests use it when it answers, and
+# download straight from the mirror when it does not.
+set -euo pipefail
+
+port=3142
+gateway=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
+gateway=${gateway:-172.17.0.1}
+
+if ! command -v apt-cacher-ng >/dev/null && [ ! -x /usr/sbin/apt-cacher-ng ]; then
+	echo "installing apt-cacher-ng"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends apt-cacher-ng >/dev/null
+fi
+
+# Listen on loopback and on the docker bridge only, never on the outside.
+conf=/etc/apt-cacher-ng/zz-bake.conf
+want="BindAddress: 127.0.0.1 $gateway
+Port: $port
+PassThroughPattern: .*"
+if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
+	printf '%s\n' "$want" >"$conf"
+	pkill -x apt-cacher-ng 2>/dev/null || true # only the daemon itself, by exact name, to reload the config
+	sleep 1
+fi
+
+if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+	echo "starting apt-cacher-ng on 127.0.0.1:$port and $gateway:$port"
+	if command -v service >/dev/null && service apt-cacher-ng start >/dev/null 2>&1; then
+		:
+	else
+		mkdir -p /var/run/apt-cacher-ng /var/cache/apt-cacher-ng /var/log/apt-cacher-ng
+		chown apt-cacher-ng: /var/run/apt-cacher-ng /var/cache/apt-cacher-ng /var/log/apt-cacher-ng 2>/dev/null || true
+		/usr/sbin/apt-cacher-ng -c /etc/apt-cacher-ng ForeGround=0
+	fi
+	for _ in $(seq 1 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.2
+	done
+fi
+(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "apt-cacher-ng did not start on port $port" >&2; exit 1; }
+echo "apt-cacher-ng serves http://$gateway:$port (set BAKE_TEST_APT_PROXY to use another)"
