@@ -44,6 +44,7 @@ type Group struct {
 	matcher    Matcher
 	deregDelay time.Duration
 	users      int // listeners forwarding here; checks run only when > 0
+	forced     func(id string) bool
 	members    map[string]*member
 	closed     bool
 
@@ -104,6 +105,14 @@ func (g *Group) SetHealthCheck(hc HealthCheck) error {
 		poke(mb.wake)
 	}
 	return nil
+}
+
+// SetForcedUnhealthy makes health checks of the targets for which fn
+// reports true fail as if their app had stopped (the sim's fault injection).
+func (g *Group) SetForcedUnhealthy(fn func(id string) bool) {
+	g.mu.Lock()
+	g.forced = fn
+	g.mu.Unlock()
 }
 
 // SetDeregistrationDelay changes how long deregistered targets drain.
@@ -344,6 +353,12 @@ func (g *Group) probe(stop chan struct{}, mb *member, hc HealthCheck) (ok bool, 
 		case <-ctx.Done():
 		}
 	}()
+	g.mu.Lock()
+	forced := g.forced
+	g.mu.Unlock()
+	if forced != nil && forced(mb.t.ID) {
+		return false, ReasonFailedHealthChecks, "Health checks failed"
+	}
 	hostport := net.JoinHostPort(mb.t.Host, strconv.Itoa(port))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+hostport+hc.Path, nil)
 	if err != nil {

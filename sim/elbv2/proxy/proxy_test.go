@@ -529,3 +529,19 @@ func TestUnreachableTargetIs502(t *testing.T) {
 		t.Errorf("Server header %q, want awselb/2.0", resp.Header.Get("Server"))
 	}
 }
+
+func TestForcedUnhealthy(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t, "i-a")
+	g := newGroup(t, fast(), time.Second, b)
+	listen(t, Weighted{g, 1})
+	waitState(t, g, "i-a", StateHealthy)
+	var forced atomic.Bool
+	forced.Store(true)
+	g.SetForcedUnhealthy(func(id string) bool { return id == "i-a" && forced.Load() })
+	if h := waitState(t, g, "i-a", StateUnhealthy); h.Reason != ReasonFailedHealthChecks {
+		t.Errorf("reason %q", h.Reason)
+	}
+	forced.Store(false)
+	waitState(t, g, "i-a", StateHealthy)
+}
