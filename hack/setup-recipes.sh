@@ -9,7 +9,11 @@ set -euo pipefail
 
 port=3142
 gateway=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
-gateway=${gateway:-172.17.0.1}
+if [ -z "$gateway" ]; then
+	# Engines that leave Gateway out give the bridge the subnet's first address.
+	subnet=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Subnet}}' 2>/dev/null || true)
+	gateway=$(printf '%s' "${subnet:-172.17.0.0/16}" | awk -F'[./]' '{ printf "%d.%d.%d.%d", $1, $2, $3, $4 + 1 }')
+fi
 
 if ! command -v apt-cacher-ng >/dev/null && [ ! -x /usr/sbin/apt-cacher-ng ]; then
 	echo "installing apt-cacher-ng"
@@ -19,13 +23,20 @@ fi
 
 # Listen on loopback and on the docker bridge only, never on the outside.
 conf=/etc/apt-cacher-ng/zz-bake.conf
+# Debian's archive is fetched from the host apt itself uses, not from the
+# package's default backend list.
+mirror=${MIRROR:-http://deb.debian.org/debian/}
 want="BindAddress: 127.0.0.1 $gateway
 Port: $port
+Remap-debrep: file:deb_mirror*.gz /debian ; $mirror
 PassThroughPattern: .*"
 if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
 	printf '%s\n' "$want" >"$conf"
-	pkill -x apt-cacher-ng 2>/dev/null || true # only the daemon itself, by exact name, to reload the config
-	sleep 1
+	# Restart the daemon (by its pid file) to read the new config.
+	pid=$(cat /var/run/apt-cacher-ng/pid 2>/dev/null || true)
+	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	fi
 fi
 
 if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

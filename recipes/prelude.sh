@@ -101,7 +101,8 @@ _dir() {
 # _dir_sync SRC DST [owner=U] [group=G]: copies the tree SRC into DST
 # when they differ (files in DST that SRC lacks are left alone).
 _dir_sync() {
-	if ! diff -r -q "$1" "$2" >/dev/null 2>&1; then
+	if diff -r -q "$1" "$2" 2>&1 | grep -v -F "Only in $2" | grep -q .; then
+		mkdir -p "$2"
 		cp -R "$1/." "$2/" && _changed
 	fi
 	for _a; do
@@ -268,7 +269,14 @@ EOF
 
 _apt_update() {
 	[ -z "$_bake_apt_updated" ] || return 0
-	apt-get update -q
+	# apt-get update exits 0 when an index failed to download; say so here
+	# rather than as "unable to locate package" later.
+	apt-get update -q >"$_bake_tmp/update" 2>&1 || { cat "$_bake_tmp/update"; return 1; }
+	cat "$_bake_tmp/update"
+	if grep -q '^\(W: Failed to fetch\|E: \|Err:\)' "$_bake_tmp/update"; then
+		echo "apt-get update could not fetch every index: check the network, the mirror and any proxy (http_proxy)" >&2
+		return 1
+	fi
 	_bake_apt_updated=yes
 }
 
