@@ -8,6 +8,7 @@ import (
 	dockerpp "github.com/bakehq/bake/postprocessors/docker"
 	"github.com/bakehq/bake/postprocessors/manifest"
 	"github.com/bakehq/bake/provisioners/file"
+	"github.com/bakehq/bake/provisioners/recipe"
 	"github.com/bakehq/bake/provisioners/shell"
 )
 
@@ -18,8 +19,9 @@ func plugins() bake.Plugins {
 			"docker": dockerbuilder.New,
 		},
 		Provisioners: map[string]func(bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics){
-			"shell": shell.New,
-			"file":  file.New,
+			"shell":  shell.New,
+			"recipe": recipe.New,
+			"file":   file.New,
 		},
 		PostProcessors: map[string]func(bake.DecodeContext) (bake.PostProcessor, hcl.Diagnostics){
 			"docker-tag":  dockerpp.NewTag,

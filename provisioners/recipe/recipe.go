@@ -381,4 +381,3 @@ func (l *lineScanner) line(s string) {
 		l.done = true
 	}
 }
-
