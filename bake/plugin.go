@@ -23,6 +23,13 @@ type Builder interface {
 	Boot(ctx context.Context, base Base, log Log) (Machine, error)
 }
 
+// Namer is implemented by builders that know, before building, the names
+// their artifact will get for a version, so that two sources of one run
+// that would overwrite each other are refused up front.
+type Namer interface {
+	ArtifactNames(version string) []string
+}
+
 // Machine is a booted source being provisioned.
 type Machine interface {
 	// Communicator reaches the machine.

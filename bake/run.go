@@ -62,6 +62,24 @@ type Result struct {
 	Elapsed  time.Duration
 }
 
+// CheckNames refuses jobs whose artifacts would get the same name.
+func CheckNames(jobs []*Job, version string) error {
+	seen := map[string]string{}
+	for _, j := range jobs {
+		n, ok := j.Builder.(Namer)
+		if !ok {
+			continue
+		}
+		for _, name := range n.ArtifactNames(version) {
+			if other, dup := seen[name]; dup {
+				return BadInputf("builds %s and %s would both be tagged %s: give their sources different repository or tags", other, j.Name, name)
+			}
+			seen[name] = j.Name
+		}
+	}
+	return nil
+}
+
 // Run runs jobs, at most o.Parallel at once, and returns a result per job
 // in the jobs' order. A failed job does not stop the others.
 func Run(ctx context.Context, jobs []*Job, o RunOptions) []Result {
@@ -99,7 +117,8 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 	start := time.Now()
 	log := Log{R: o.Reporter, Source: j.Name}
 	res.Job = j
-	log.Event(Event{Type: EventBuildStart, Message: fmt.Sprintf("%d steps", len(j.Steps))})
+	log.Event(Event{Type: EventBuildStart, Message: fmt.Sprintf("%d steps", len(j.Steps)),
+		Fields: map[string]string{"run_uuid": o.RunUUID, "version": o.Version}})
 	defer func() {
 		res.Elapsed = time.Since(start)
 		e := Event{Type: EventBuildDone, Elapsed: res.Elapsed.Seconds()}

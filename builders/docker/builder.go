@@ -80,6 +80,18 @@ func (b *Builder) client() (API, error) {
 	return c, nil
 }
 
+// ArtifactNames are repository:version and repository:TAG for each tag.
+func (b *Builder) ArtifactNames(version string) []string {
+	if b.cfg.Discard {
+		return nil
+	}
+	names := []string{b.cfg.Repository + ":" + version}
+	for _, t := range b.cfg.Tags {
+		names = append(names, b.cfg.Repository+":"+t)
+	}
+	return names
+}
+
 // Resolve finds the base image locally, pulling it when pull asks for it
 // (Packer's default, pull = true, pulls only a missing image here: a
 // present one is used as it is, so that bakes are repeatable offline).
@@ -259,11 +271,7 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		return nil, fmt.Errorf("commit build container: %w", err)
 	}
 	m.image = resp.ID
-	ref := cfg.Repository + ":" + meta.Version
-	names := []string{ref}
-	for _, t := range cfg.Tags {
-		names = append(names, cfg.Repository+":"+t)
-	}
+	names := m.b.ArtifactNames(meta.Version)
 	for _, n := range names {
 		if err := m.api.ImageTag(ctx, resp.ID, n); err != nil {
 			return nil, fmt.Errorf("tag image %s as %s: %w", short(resp.ID), n, err)

@@ -96,6 +96,10 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 		return bake.BadInput(errors.New(redact.String(err.Error())))
 	}
 
+	if err := bake.CheckNames(jobs, version); err != nil {
+		return err
+	}
+
 	progress := st.Err
 	if f.json {
 		progress = st.Out
@@ -133,9 +137,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 			if ctx.Err() != nil {
 				msg = fmt.Sprintf("build %s: stopped: %v (everything it made was removed)", res.Job.Name, context.Cause(ctx))
 			}
-			if !f.json {
-				fmt.Fprintf(st.Err, "error: %s\n", redact.String(msg))
-			}
+			fmt.Fprintf(st.Err, "error: %s\n", redact.String(msg))
 			continue
 		}
 		a := res.Artifact

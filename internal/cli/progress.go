@@ -23,7 +23,9 @@ type reporter interface {
 func newReporter(w io.Writer, jsonOut, tty bool) reporter {
 	switch {
 	case jsonOut:
-		return &jsonReporter{enc: json.NewEncoder(w)}
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return &jsonReporter{enc: enc}
 	case tty:
 		return newLiveReporter(w)
 	default:
