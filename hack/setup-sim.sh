@@ -43,15 +43,23 @@ cat >/usr/local/sbin/bake-sim-boot <<'BOOT'
 set -e
 console=/dev/console
 [ -w "$console" ] || console=/proc/1/fd/1
+state=/var/lib/bake-sim
+# Host keys belong to one instance: an image made from an instance must not
+# hand its keys on, so they are remade when the instance id changes.
+id=$(cat "$state/instance-id" 2>/dev/null || true)
+if [ "$id" != "$(cat "$state/host-keys-for" 2>/dev/null || true)" ]; then
+	rm -f /etc/ssh/ssh_host_*
+	[ -z "$id" ] || echo "$id" >"$state/host-keys-for"
+fi
 for t in ed25519 ecdsa; do
 	f=/etc/ssh/ssh_host_${t}_key
 	[ -s "$f" ] || ssh-keygen -q -t "$t" -N '' -f "$f"
 done
 user=$(cat /etc/bake-sim-login-user 2>/dev/null || echo admin)
-if [ -s /var/lib/bake-sim/authorized_keys ] && id "$user" >/dev/null 2>&1; then
+if [ -s "$state/authorized_keys" ] && id "$user" >/dev/null 2>&1; then
 	home=$(getent passwd "$user" | cut -d: -f6)
 	install -d -m 0700 -o "$user" -g "$user" "$home/.ssh"
-	install -m 0600 -o "$user" -g "$user" /var/lib/bake-sim/authorized_keys "$home/.ssh/authorized_keys"
+	install -m 0600 -o "$user" -g "$user" "$state/authorized_keys" "$home/.ssh/authorized_keys"
 fi
 {
 	echo "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
@@ -63,6 +71,23 @@ fi
 } | sed 's/^/ec2: /' >"$console"
 BOOT
 chmod 0755 /usr/local/sbin/bake-sim-boot
+
+cat >/usr/local/sbin/bake-sim-user-data <<'USERDATA'
+#!/bin/sh
+# Runs the instance's user data once per instance when it is a script, as
+# cloud-init does; its output goes to the console.
+state=/var/lib/bake-sim
+console=/dev/console
+[ -w "$console" ] || console=/proc/1/fd/1
+id=$(cat "$state/instance-id" 2>/dev/null || true)
+[ -s "$state/user-data" ] || exit 0
+[ "$(head -c2 "$state/user-data")" = "#!" ] || exit 0
+[ "$(cat "$state/user-data.done" 2>/dev/null || true)" != "$id" ] || exit 0
+echo "$id" >"$state/user-data.done"
+chmod 0700 "$state/user-data"
+"$state/user-data" >"$console" 2>&1
+USERDATA
+chmod 0755 /usr/local/sbin/bake-sim-user-data
 
 cat >/etc/systemd/system/bake-sim-boot.service <<'UNIT'
 [Unit]
@@ -78,7 +103,20 @@ RemainAfterExit=yes
 [Install]
 WantedBy=multi-user.target
 UNIT
-systemctl enable bake-sim-boot.service ssh.service >/dev/null 2>&1
+cat >/etc/systemd/system/bake-sim-user-data.service <<'UNIT'
+[Unit]
+Description=Run the instance's user data (bake sim)
+After=bake-sim-boot.service ssh.service network.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/bake-sim-user-data
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable bake-sim-boot.service bake-sim-user-data.service ssh.service >/dev/null 2>&1
 # A container has no consoles, udev or kernel modules: skip their units so a
 # boot reaches sshd quickly.
 systemctl mask getty@tty1.service console-getty.service systemd-udevd.service \

@@ -11,6 +11,9 @@ import (
 // jsonValue turns an SDK output value into the JSON protocol's form: member
 // names as keys, timestamps as epoch seconds, blobs as base64.
 func (m *Model) jsonValue(v reflect.Value, shape *Shape) any {
+	if v.Kind() == reflect.String && v.Len() == 0 {
+		return nil // an unset enum: the SDK keeps enums as plain strings
+	}
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return nil

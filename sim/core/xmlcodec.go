@@ -51,6 +51,9 @@ func (e *xmlEncoder) members(v reflect.Value, shape *Shape) {
 }
 
 func (e *xmlEncoder) value(v reflect.Value, ref *Ref, el string) {
+	if v.Kind() == reflect.String && v.Len() == 0 {
+		return // an unset enum: the SDK keeps enums as plain strings
+	}
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
 		if v.IsNil() {
 			return

@@ -1,0 +1,87 @@
+// Package sim assembles the local AWS cloud behind `bake sim`: one core
+// server with EC2, SSM and STS (and the services that plug into it), its
+// listener, and the cleanup of everything it started.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/bakehq/bake/sim/core"
+	"github.com/bakehq/bake/sim/ec2"
+	"github.com/bakehq/bake/sim/ssm"
+	"github.com/bakehq/bake/sim/sts"
+)
+
+// Options configure a Sim.
+type Options struct {
+	Addr        string            // API endpoint; default 127.0.0.1:4566
+	Region      string            // default us-east-1
+	StateDir    string            // "" keeps state in memory
+	DebianImage string            // the Debian 12 AMI's image; "" for ec2.DefaultDebianImage, "-" for none
+	AMIs        map[string]string // extra AMIs: name -> docker image
+	Faults      *core.Faults      // default none
+	Log         *slog.Logger
+	Runtime     ec2.Runtime // default Docker
+}
+
+// Sim is a running local cloud.
+type Sim struct {
+	Server *core.Server
+	EC2    *ec2.EC2
+	ln     net.Listener
+}
+
+// New builds the services and listens on opts.Addr; Serve serves until
+// its context ends, Close removes everything the sim started.
+func New(ctx context.Context, opts Options) (s *Sim, err error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:4566"
+	}
+	srv := core.NewServer(core.Config{Region: opts.Region, Faults: opts.Faults, Log: opts.Log, Store: &core.Store{Dir: opts.StateDir}})
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			err = errors.Join(err, srv.Close(cctx))
+		}
+	}()
+	e, err := ec2.New(ctx, srv, ec2.Options{DebianImage: opts.DebianImage, AMIs: opts.AMIs, Runtime: opts.Runtime})
+	if err != nil {
+		return nil, err
+	}
+	_, ssmSvc, err := ssm.New(srv)
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New()} {
+		if err := srv.Add(svc); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another bake sim running? choose another --addr)", opts.Addr, err)
+	}
+	return &Sim{Server: srv, EC2: e, ln: ln}, nil
+}
+
+// Endpoint is the sim's API URL.
+func (s *Sim) Endpoint() string { return "http://" + s.ln.Addr().String() }
+
+// Serve serves the API until ctx ends.
+func (s *Sim) Serve(ctx context.Context) error { return s.Server.Serve(ctx, s.ln) }
+
+// Close stops serving and removes every container the sim started (and,
+// without a state directory, the images it made). ctx bounds the cleanup.
+func (s *Sim) Close(ctx context.Context) error {
+	lerr := s.ln.Close()
+	if errors.Is(lerr, net.ErrClosed) {
+		lerr = nil
+	}
+	return errors.Join(s.Server.Close(ctx), lerr)
+}
