@@ -1,10 +1,10 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"sync"
 	"time"
@@ -98,42 +98,37 @@ func sshdConfig(port int) string {
 	}, "\n")
 }
 
+// startSSHD installs sshd's files and starts it, in one exec: the host
+// key goes through stdin, never on a command line; the rest is public.
 func startSSHD(ctx context.Context, exec bake.Communicator, hostKey, clientKey *sshcomm.Key, port int) error {
-	prepare := `set -e
-if [ ! -x /usr/sbin/sshd ]; then
-  echo "the image has no /usr/sbin/sshd: install openssh-server in the base image, or use communicator = \"docker\"" >&2
-  exit 127
-fi
-rm -rf ` + sshRunDir + `
-mkdir -m 0755 -p ` + sshRunDir + `
-if [ ! -d /run/sshd ]; then mkdir -m 0755 -p /run/sshd && touch ` + sshRunDir + `/made-run-sshd; fi`
-	if err := bake.RunChecked(ctx, exec, prepare, nil); err != nil {
-		return fmt.Errorf("prepare sshd in the build container: %w", err)
-	}
 	pem, err := hostKey.PrivateKeyPEM()
 	if err != nil {
 		return err
 	}
-	files := []struct {
-		name string
-		body string
-		mode fs.FileMode
-	}{
-		{"host_ed25519", string(pem), 0o600},
-		{"authorized_keys", clientKey.AuthorizedKey("bake-build"), 0o644},
-		{"sshd_config", sshdConfig(port), 0o644},
-	}
-	for _, f := range files {
-		fi := bake.FileInfo{Mode: f.mode, Size: int64(len(f.body)), ModTime: time.Now()}
-		if err := exec.Upload(ctx, sshRunDir+"/"+f.name, strings.NewReader(f.body), fi); err != nil {
-			return fmt.Errorf("install sshd's %s in the build container: %w", f.name, err)
-		}
-	}
-	// sshd -t checks the config and keys; without -D sshd detaches and the
-	// exec returns once it listens.
-	start := fmt.Sprintf("/usr/sbin/sshd -t -f %[1]s/sshd_config && /usr/sbin/sshd -f %[1]s/sshd_config -E %[1]s/sshd.log", sshRunDir)
-	if err := bake.RunChecked(ctx, exec, start, nil); err != nil {
+	script := `set -e
+if [ ! -x /usr/sbin/sshd ]; then
+  echo "the image has no /usr/sbin/sshd: install openssh-server in the base image, or use communicator = \"docker\"" >&2
+  exit 127
+fi
+d=` + sshRunDir + `
+rm -rf $d
+mkdir -m 0755 -p $d
+if [ ! -d /run/sshd ]; then mkdir -m 0755 -p /run/sshd && touch $d/made-run-sshd; fi
+(umask 077 && cat > $d/host_ed25519)
+printf '%s' ` + bake.ShellQuote(clientKey.AuthorizedKey("bake-build")) + ` > $d/authorized_keys
+printf '%s' ` + bake.ShellQuote(sshdConfig(port)) + ` > $d/sshd_config
+/usr/sbin/sshd -t -f $d/sshd_config
+# Without -D sshd detaches; the exec returns once it listens.
+/usr/sbin/sshd -f $d/sshd_config -E $d/sshd.log`
+	tail := bake.NewTail(bake.TailBytes)
+	code, err := exec.Run(ctx, &bake.RemoteCmd{Command: script, Stdin: bytes.NewReader(pem), Stdout: tail, Stderr: tail})
+	if err != nil {
 		return fmt.Errorf("start sshd in the build container: %w", err)
+	}
+	if code != 0 {
+		// The script itself is long and says nothing; its output does.
+		return fmt.Errorf("start sshd in the build container: %w",
+			&bake.RunError{Command: "/usr/sbin/sshd -f " + sshRunDir + "/sshd_config", ExitCode: code, Output: tail.String()})
 	}
 	return nil
 }
