@@ -183,7 +183,11 @@ func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.
 		return m, fmt.Errorf("start build container %s: %w", name, err)
 	}
 	log.Info(fmt.Sprintf("container %s started from %s", name, base.Name))
-	m.comm = dockercomm.New(api, m.id, b.cfg.ExecUser)
+	var opts []dockercomm.Option
+	if b.cfg.FixUploadOwner == nil || *b.cfg.FixUploadOwner {
+		opts = append(opts, dockercomm.FixUploadOwner())
+	}
+	m.comm = dockercomm.New(api, m.id, b.cfg.ExecUser, opts...)
 	if b.cfg.Communicator == "ssh" {
 		insp, err := api.ContainerInspect(ctx, m.id)
 		if err != nil {

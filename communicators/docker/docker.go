@@ -38,12 +38,34 @@ type Comm struct {
 	api       API
 	container string
 	user      string
+	// fixOwner gives uploaded files to user (Packer's fix_upload_owner).
+	fixOwner bool
 }
+
+// Option configures a Comm.
+type Option func(*Comm)
+
+// FixUploadOwner gives uploaded files to the exec user (Packer's
+// fix_upload_owner); without it they belong to root.
+func FixUploadOwner() Option { return func(c *Comm) { c.fixOwner = true } }
 
 // New returns a communicator for the running container id. user, when
 // not empty, is the user commands run as (docker exec --user).
-func New(api API, id, user string) *Comm {
-	return &Comm{api: api, container: id, user: user}
+func New(api API, id, user string, opts ...Option) *Comm {
+	c := &Comm{api: api, container: id, user: user}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// asRoot is the same container reached as root, for moving uploads into
+// place whatever user commands run as.
+func (c *Comm) asRoot() *Comm {
+	if c.user == "" {
+		return c
+	}
+	return &Comm{api: c.api, container: c.container, user: "0"}
 }
 
 var _ bake.Communicator = (*Comm)(nil)
@@ -138,13 +160,16 @@ func (c *Comm) Upload(ctx context.Context, dst string, r io.Reader, fi bake.File
 		// The daemon may have written part of the temporary file.
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
-		if rmErr := bake.RunChecked(rmCtx, c, "rm -f "+bake.ShellQuote(tmpPath), nil); rmErr != nil {
+		if rmErr := bake.RunChecked(rmCtx, c.asRoot(), "rm -f "+bake.ShellQuote(tmpPath), nil); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("remove partial upload %s: %w", tmpPath, rmErr))
 		}
 		return fmt.Errorf("upload %s to container %s: %w", dst, short(c.container), err)
 	}
 	mv := fmt.Sprintf("mv -f %s %s", bake.ShellQuote(tmpPath), bake.ShellQuote(dst))
-	if err := bake.RunChecked(ctx, c, mv, nil); err != nil {
+	if c.fixOwner && c.user != "" {
+		mv = fmt.Sprintf("chown %s %s && %s", bake.ShellQuote(c.user), bake.ShellQuote(tmpPath), mv)
+	}
+	if err := bake.RunChecked(ctx, c.asRoot(), mv, nil); err != nil {
 		return fmt.Errorf("upload %s to container %s: %w", dst, short(c.container), err)
 	}
 	return nil
@@ -152,7 +177,7 @@ func (c *Comm) Upload(ctx context.Context, dst string, r io.Reader, fi bake.File
 
 // UploadDir streams the tree under src into dst as one tar.
 func (c *Comm) UploadDir(ctx context.Context, dst, src string) error {
-	if err := bake.RunChecked(ctx, c, "mkdir -p "+bake.ShellQuote(dst), nil); err != nil {
+	if err := bake.RunChecked(ctx, c.asRoot(), "mkdir -p "+bake.ShellQuote(dst), nil); err != nil {
 		return fmt.Errorf("upload %s to container %s: %w", src, short(c.container), err)
 	}
 	pr, pw := io.Pipe()
@@ -161,6 +186,12 @@ func (c *Comm) UploadDir(ctx context.Context, dst, src string) error {
 	pr.Close()
 	if err != nil {
 		return fmt.Errorf("upload %s to %s in container %s: %w", src, dst, short(c.container), err)
+	}
+	if c.fixOwner && c.user != "" {
+		chown := fmt.Sprintf("chown -R %s %s", bake.ShellQuote(c.user), bake.ShellQuote(dst))
+		if err := bake.RunChecked(ctx, c.asRoot(), chown, nil); err != nil {
+			return fmt.Errorf("give %s to %s in container %s: %w", dst, c.user, short(c.container), err)
+		}
 	}
 	return nil
 }
