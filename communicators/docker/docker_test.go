@@ -46,7 +46,7 @@ func TestCommunicator(t *testing.T) {
 		nobody := New(api, c.ID, "nobody", FixUploadOwner())
 		baketest.CheckCommunicator(t, nobody, "/check/nobody")
 		var out strings.Builder
-		if err := bake.RunChecked(ctx, root, "stat -c %U /check/nobody/up.txt /check/nobody/tree/top.txt", out); err != nil {
+		if err := bake.RunChecked(ctx, root, "stat -c %U /check/nobody/up.txt /check/nobody/tree/top.txt", &out); err != nil {
 			t.Fatal(err)
 		}
 		if out.String() != "nobody\nnobody\n" {
@@ -54,4 +54,3 @@ func TestCommunicator(t *testing.T) {
 		}
 	})
 }
-
