@@ -71,6 +71,11 @@ type image struct {
 	types.Image
 	DockerRef string // the docker image behind the AMI
 	Created   bool   // made by this sim (CreateImage, CopyImage, RegisterImage)
+	// Region is the region the AMI was made in (the caller's credential
+	// scope); "" for the seeded AMIs, which every region has. AMI names
+	// are unique per account and region, as on AWS, so that CopyImage can
+	// keep the name in another region.
+	Region string `json:",omitempty"`
 }
 
 type instance struct {

@@ -101,11 +101,11 @@ func checkAMIID(id string) error {
 	return nil
 }
 
-// nameTaken reports the AMI of the account already named name; call with
-// e.mu held.
-func (e *EC2) nameTaken(name string) string {
+// nameTaken reports the AMI of the account already named name in region;
+// call with e.mu held.
+func (e *EC2) nameTaken(name, region string) string {
 	for id, im := range e.st.Images {
-		if deref(im.OwnerId) == e.account && deref(im.Name) == name {
+		if deref(im.OwnerId) == e.account && deref(im.Name) == name && (im.Region == "" || im.Region == region) {
 			return id
 		}
 	}
@@ -229,7 +229,7 @@ func (e *EC2) imageValues(im *image, tags map[string]string, n string) []string 
 
 // createImage commits the instance's container to a new image. The AMI is
 // pending until the commit is done, then available (failed if it fails).
-func (e *EC2) createImage(ctx context.Context, _ *core.Request, in *ec2.CreateImageInput) (*ec2.CreateImageOutput, error) {
+func (e *EC2) createImage(ctx context.Context, req *core.Request, in *ec2.CreateImageInput) (*ec2.CreateImageOutput, error) {
 	if err := checkAMIName(deref(in.Name)); err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func (e *EC2) createImage(ctx context.Context, _ *core.Request, in *ec2.CreateIm
 	if inst.ContainerID == "" || inst.State.Name == types.InstanceStateNameTerminated || inst.State.Name == types.InstanceStateNameShuttingDown {
 		return nil, core.Errorf("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be imaged.", *in.InstanceId)
 	}
-	if other := e.nameTaken(*in.Name); other != "" {
+	if other := e.nameTaken(*in.Name, e.regionOf(req)); other != "" {
 		return nil, core.Errorf("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", *in.Name, other)
 	}
 	id, snap := core.NewID("ami"), core.NewID("snap")
@@ -252,6 +252,7 @@ func (e *EC2) createImage(ctx context.Context, _ *core.Request, in *ec2.CreateIm
 	im.SourceInstanceId = in.InstanceId
 	im.DockerRef = "bake-sim/" + id + ":latest"
 	im.Created = true
+	im.Region = e.regionOf(req)
 	e.st.Images[id] = im
 	s := e.newSnapshot(snap, e.account, fmt.Sprintf("Created by CreateImage(%s) for %s", *in.InstanceId, id), time.Now())
 	s.State, s.Progress = types.SnapshotStatePending, strPtr("0%")
@@ -286,7 +287,7 @@ func (e *EC2) createImage(ctx context.Context, _ *core.Request, in *ec2.CreateIm
 
 // copyImage copies an AMI (in the sim, within its one region): the new AMI
 // names the same image under a new tag.
-func (e *EC2) copyImage(ctx context.Context, _ *core.Request, in *ec2.CopyImageInput) (*ec2.CopyImageOutput, error) {
+func (e *EC2) copyImage(ctx context.Context, req *core.Request, in *ec2.CopyImageInput) (*ec2.CopyImageOutput, error) {
 	if err := checkAMIID(deref(in.SourceImageId)); err != nil {
 		return nil, err
 	}
@@ -302,7 +303,7 @@ func (e *EC2) copyImage(ctx context.Context, _ *core.Request, in *ec2.CopyImageI
 	if src.State != types.ImageStateAvailable {
 		return nil, core.Errorf("IncorrectState", "Image %s is not in a valid state for copying", *in.SourceImageId)
 	}
-	if other := e.nameTaken(*in.Name); other != "" {
+	if other := e.nameTaken(*in.Name, e.regionOf(req)); other != "" {
 		return nil, core.Errorf("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", *in.Name, other)
 	}
 	id, snap := core.NewID("ami"), core.NewID("snap")
@@ -314,6 +315,7 @@ func (e *EC2) copyImage(ctx context.Context, _ *core.Request, in *ec2.CopyImageI
 	im.ImageLocation = strPtr(e.account + "/" + *in.Name)
 	im.DockerRef = "bake-sim/" + id + ":latest"
 	im.Created = true
+	im.Region = e.regionOf(req)
 	e.st.Images[id] = im
 	e.st.Snapshots[snap] = e.newSnapshot(snap, e.account, fmt.Sprintf("Copied for DestinationAmi %s from SourceAmi %s", id, *in.SourceImageId), time.Now())
 	e.st.SnapRefs[snap] = im.DockerRef
@@ -344,7 +346,7 @@ func (e *EC2) copyImage(ctx context.Context, _ *core.Request, in *ec2.CopyImageI
 }
 
 // registerImage registers an AMI from a snapshot (the root device's).
-func (e *EC2) registerImage(_ context.Context, _ *core.Request, in *ec2.RegisterImageInput) (*ec2.RegisterImageOutput, error) {
+func (e *EC2) registerImage(_ context.Context, req *core.Request, in *ec2.RegisterImageInput) (*ec2.RegisterImageOutput, error) {
 	if err := checkAMIName(deref(in.Name)); err != nil {
 		return nil, err
 	}
@@ -367,7 +369,7 @@ func (e *EC2) registerImage(_ context.Context, _ *core.Request, in *ec2.Register
 	if _, exists := e.st.Snapshots[snapID]; !ok || !exists {
 		return nil, core.Errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", snapID)
 	}
-	if other := e.nameTaken(*in.Name); other != "" {
+	if other := e.nameTaken(*in.Name, e.regionOf(req)); other != "" {
 		return nil, core.Errorf("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", *in.Name, other)
 	}
 	id := core.NewID("ami")
@@ -381,6 +383,7 @@ func (e *EC2) registerImage(_ context.Context, _ *core.Request, in *ec2.Register
 	}
 	im.BlockDeviceMappings[0].DeviceName = &root
 	im.DockerRef = ref
+	im.Region = e.regionOf(req)
 	e.st.Images[id] = im
 	e.tagsFor(id, types.ResourceTypeImage, in.TagSpecifications)
 	e.save()
@@ -477,4 +480,13 @@ func (e *EC2) deleteSnapshot(_ context.Context, _ *core.Request, in *ec2.DeleteS
 	delete(e.st.Tags, id)
 	e.save()
 	return &ec2.DeleteSnapshotOutput{}, nil
+}
+
+// regionOf is the region a call is made in: its credential scope's, else
+// the sim's own.
+func (e *EC2) regionOf(req *core.Request) string {
+	if req != nil && req.Region != "" {
+		return req.Region
+	}
+	return e.region
 }
