@@ -117,7 +117,18 @@ type DecodeContext struct {
 	Range hcl.Range
 	// RunUUID identifies this run; builders label what they make with it.
 	RunUUID string
+	// OnError is bake build --on-error: OnErrorCleanup ("" means the
+	// same) removes what a failed bake made; OnErrorAbort keeps it for
+	// debugging and tells how to remove it. Builders that make remote
+	// resources (amazon-ebs) honour it.
+	OnError string
 }
+
+// The values of --on-error.
+const (
+	OnErrorCleanup = "cleanup"
+	OnErrorAbort   = "abort"
+)
 
 // Plugins are the block types a bake file can use, by type label.
 type Plugins struct {

@@ -25,6 +25,8 @@ type ExpandOptions struct {
 	Version      string
 	BuildTime    time.Time
 	RunUUID      string
+	// OnError is --on-error, handed to builders (bake.DecodeContext).
+	OnError string
 }
 
 // versionPlaceholder stands for the version in a job's Inputs, so that
@@ -85,7 +87,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 	ctx := c.EvalContext(facts(o.Version))
 	fpCtx := c.EvalContext(facts(versionPlaceholder))
 	dc := func(body hcl.Body, rng hcl.Range, n string) bake.DecodeContext {
-		return bake.DecodeContext{Body: body, Eval: ctx, Dir: c.Dir, Name: n, Range: rng, RunUUID: o.RunUUID}
+		return bake.DecodeContext{Body: body, Eval: ctx, Dir: c.Dir, Name: n, Range: rng, RunUUID: o.RunUUID, OnError: o.OnError}
 	}
 
 	newBuilder, ok := o.Plugins.Builders[src.Type]

@@ -28,6 +28,7 @@ type buildFlags struct {
 	json     bool
 	manifest string
 	timeout  time.Duration
+	onError  string
 }
 
 func (f *buildFlags) addLoad(cmd *cobra.Command) {
@@ -53,6 +54,7 @@ func newBuildCmd(st Streams) *cobra.Command {
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON event per line on stdout instead of progress")
 	cmd.Flags().StringVar(&f.manifest, "manifest", "bake-manifest.json", "record artifacts in this manifest file (\"\" for none)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 30m")
+	cmd.Flags().StringVar(&f.onError, "on-error", bake.OnErrorCleanup, "after a failed bake: cleanup removes what it made; abort keeps it (e.g. the instance) for debugging and prints how to remove it")
 	return cmd
 }
 
@@ -87,10 +89,13 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	if err := checkVersion(version); err != nil {
 		return err
 	}
+	if f.onError != bake.OnErrorCleanup && f.onError != bake.OnErrorAbort {
+		return bake.BadInputf("--on-error=%q: want cleanup or abort", f.onError)
+	}
 	runUUID := uuid.NewString()
 	jobs, err := cfg.Jobs(config.ExpandOptions{
 		Plugins: plugins(), Only: f.only, Except: f.except,
-		Version: version, BuildTime: buildTime, RunUUID: runUUID,
+		Version: version, BuildTime: buildTime, RunUUID: runUUID, OnError: f.onError,
 	})
 	if err != nil {
 		return bake.BadInput(errors.New(redact.String(err.Error())))
