@@ -22,7 +22,11 @@ func (e *xmlEncoder) escape(s string) {
 }
 
 func (e *xmlEncoder) open(name string) { e.b.WriteByte('<'); e.b.WriteString(name); e.b.WriteByte('>') }
-func (e *xmlEncoder) end(name string)  { e.b.WriteString("</"); e.b.WriteString(name); e.b.WriteByte('>') }
+func (e *xmlEncoder) end(name string) {
+	e.b.WriteString("</")
+	e.b.WriteString(name)
+	e.b.WriteByte('>')
+}
 
 // members writes the members of struct v (no wrapper element).
 func (e *xmlEncoder) members(v reflect.Value, shape *Shape) {

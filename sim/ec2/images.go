@@ -69,7 +69,7 @@ func (e *EC2) newImage(id, name, owner, snap string, created time.Time) *image {
 		State: types.ImageStatePending, Architecture: types.ArchitectureValuesX8664, ImageType: types.ImageTypeValuesMachine,
 		RootDeviceName: strPtr("/dev/xvda"), RootDeviceType: types.DeviceTypeEbs, VirtualizationType: types.VirtualizationTypeHvm,
 		Hypervisor: types.HypervisorTypeXen, EnaSupport: boolPtr(true), SriovNetSupport: strPtr("simple"),
-		BootMode: types.BootModeValuesUefiPreferred, PlatformDetails: strPtr("Linux/UNIX"), UsageOperation: strPtr("RunInstances"),
+		BootMode: types.BootModeValuesUefi, PlatformDetails: strPtr("Linux/UNIX"), UsageOperation: strPtr("RunInstances"),
 		ImdsSupport: types.ImdsSupportValuesV20, CreationDate: strPtr(created.UTC().Format(core.TimeFormat)),
 		BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: strPtr("/dev/xvda"), Ebs: &types.EbsBlockDevice{
 			SnapshotId: strPtr(snap), VolumeSize: i32Ptr(8), VolumeType: types.VolumeTypeGp3, DeleteOnTermination: boolPtr(true), Encrypted: boolPtr(false),

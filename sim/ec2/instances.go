@@ -188,7 +188,7 @@ func (e *EC2) launchLocked(ctx context.Context, _ *core.Request, l launch, n int
 			EbsOptimized: boolPtr(false), SourceDestCheck: boolPtr(true), SecurityGroups: groups,
 			Monitoring: &types.Monitoring{State: types.MonitoringStateDisabled}, StateTransitionReason: strPtr(""),
 			PlatformDetails: strPtr("Linux/UNIX"), UsageOperation: strPtr("RunInstances"), UsageOperationUpdateTime: &now,
-			ClientToken: strPtr(""), PrivateDnsName: strPtr(""), PublicDnsName: strPtr(""), BootMode: types.BootModeValuesUefiPreferred,
+			ClientToken: strPtr(""), PrivateDnsName: strPtr(""), PublicDnsName: strPtr(""), BootMode: types.BootModeValuesUefi,
 			CurrentInstanceBootMode: types.InstanceBootModeValuesUefi,
 			CpuOptions:              &types.CpuOptions{CoreCount: i32Ptr(1), ThreadsPerCore: i32Ptr(2)},
 			MetadataOptions: &types.InstanceMetadataOptionsResponse{State: types.InstanceMetadataOptionsStateApplied,
