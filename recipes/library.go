@@ -87,6 +87,10 @@ func (l *Library) Add(rs ...*Recipe) hcl.Diagnostics {
 	return diags
 }
 
+// Put adds r, replacing any recipe of its name (inline recipes in a
+// provisioner block win over every other).
+func (l *Library) Put(r *Recipe) { l.byName[r.Name] = r }
+
 // LoadFile adds the recipes of one .hcl file.
 func (l *Library) LoadFile(file string) error {
 	src, err := os.ReadFile(file)

@@ -63,30 +63,27 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	if d := lib.Add(bakeFileRecipes(dc.Dir)...); d.HasErrors() {
 		return nil, d
 	}
+	seen := map[string]*recipes.Recipe{}
 	var inline []*recipes.Recipe
 	for _, b := range content.Blocks {
 		r, d := recipes.ParseBlock(b)
 		diags = append(diags, d...)
-		if r != nil {
-			r.Dir = dc.Dir
-			inline = append(inline, r)
+		if r == nil {
+			continue
 		}
-	}
-	inlineLib, err := recipes.NewLibrary()
-	if err != nil {
-		return nil, errDiags(err, dc.Range)
-	}
-	// Inline recipes win over everything else.
-	for _, r := range lib.Recipes() {
-		if !r.Builtin {
-			inlineLib.Add(r)
+		if prev, dup := seen[r.Name]; dup {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("duplicate recipe %q", r.Name),
+				Detail: fmt.Sprintf("Recipe %q is also defined at %s.", r.Name, prev.DefRange), Subject: r.DefRange.Ptr()})
+			continue
 		}
+		seen[r.Name] = r
+		r.Dir = dc.Dir
+		inline = append(inline, r)
+		lib.Put(r)
 	}
-	diags = append(diags, addShadowing(inlineLib, inline)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	lib = inlineLib
 
 	name := ""
 	var nameRange *hcl.Range
@@ -153,29 +150,6 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	}
 	p.Script = s
 	return p, diags
-}
-
-func addShadowing(lib *recipes.Library, rs []*recipes.Recipe) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	seen := map[string]*recipes.Recipe{}
-	for _, r := range rs {
-		if prev, ok := seen[r.Name]; ok {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("duplicate recipe %q", r.Name),
-				Detail: fmt.Sprintf("Recipe %q is also defined at %s.", r.Name, prev.DefRange), Subject: r.DefRange.Ptr()})
-			continue
-		}
-		seen[r.Name] = r
-		r.Builtin = false
-		if prev, ok := lib.Get(r.Name); ok && !prev.Builtin {
-			// An inline recipe replaces a file's recipe of the same name.
-			prev.Builtin = true
-			lib.Add(r)
-			prev.Builtin = false
-			continue
-		}
-		diags = append(diags, lib.Add(r)...)
-	}
-	return diags
 }
 
 // bakeFileRecipes reads the top-level recipe blocks of the bake files in

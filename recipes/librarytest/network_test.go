@@ -1,4 +1,4 @@
-package recipes_test
+package librarytest
 
 import "github.com/docker/docker/api/types/network"
 
