@@ -56,6 +56,7 @@ type instance struct {
 	recipe string
 	notify []string
 	nrange hcl.Range
+	each   cty.Value // {key, value} under for_each, else cty.NilVal
 }
 
 type compiler struct {
@@ -194,7 +195,7 @@ func (c *compiler) resource(r *Recipe, res *Resource, ctx *hcl.EvalContext, para
 		}
 	}
 	if res.ForEach == nil {
-		c.instance(r, res, ctx, params, dir, res.ID())
+		c.instance(r, res, ctx, params, dir, res.ID(), cty.NilVal)
 		return
 	}
 	v, d := res.ForEach.Value(ctx)
@@ -220,13 +221,13 @@ func (c *compiler) resource(r *Recipe, res *Resource, ctx *hcl.EvalContext, para
 		each := cty.ObjectVal(map[string]cty.Value{"key": k, "value": ev})
 		child := ctx.NewChild()
 		child.Variables = map[string]cty.Value{"each": each}
-		c.instance(r, res, child, params, dir, fmt.Sprintf("%s[%s:%s]", res.Kind, res.Label, k.AsString()))
+		c.instance(r, res, child, params, dir, fmt.Sprintf("%s[%s:%s]", res.Kind, res.Label, k.AsString()), each)
 	}
 }
 
-func (c *compiler) instance(r *Recipe, res *Resource, ctx *hcl.EvalContext, params map[string]cty.Value, dir, id string) {
+func (c *compiler) instance(r *Recipe, res *Resource, ctx *hcl.EvalContext, params map[string]cty.Value, dir, id string, each cty.Value) {
 	in := &instance{res: res, id: id, at: fmt.Sprintf("%s:%d", res.DefRange.Filename, res.DefRange.Start.Line),
-		vals: map[string]cty.Value{}, params: params, dir: dir, recipe: r.Name}
+		vals: map[string]cty.Value{}, params: params, dir: dir, recipe: r.Name, each: each}
 	for name, a := range res.Attrs {
 		v, d := a.Expr.Value(ctx)
 		c.diags = append(c.diags, d...)

@@ -77,6 +77,11 @@ user "admins" {
   name = each.value
   groups = ["sudo", "adm"]
 }`, nil, []string{"_begin 'user[admins:ann]'", "_user ann groups='sudo adm'", "_begin 'user[admins:bo]'", "_user bo"}, nil},
+		{"template sees each", `file "conf" {
+  for_each = { a = "1", b = "2" }
+  path = "/etc/${each.key}.conf"
+  template = "{{ .each.key }}={{ .each.value }}\n"
+}`, nil, []string{"a=1\nBAKE_EOF\n_file /etc/a.conf", "b=2\nBAKE_EOF\n_file /etc/b.conf"}, nil},
 		{"command guards", `command "gen" {
   run = "make-it"
   creates = "/var/made"

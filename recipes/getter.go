@@ -198,6 +198,9 @@ func (g getter) template(text string) (string, bool) {
 	for k, v := range g.in.params {
 		data[k] = goValue(v)
 	}
+	if g.in.each != cty.NilVal {
+		data["each"] = goValue(g.in.each) // {{ .each.key }}, {{ .each.value }}
+	}
 	var b strings.Builder
 	if err := t.Execute(&b, data); err != nil {
 		g.fail(name, "run the template: "+err.Error(), "Templates are Go text/template; params are {{ .name }}.")

@@ -37,6 +37,10 @@ import (
 type Provisioner struct {
 	Script *recipes.Script
 	Env    map[string]string
+
+	mu     sync.Mutex
+	labels map[string]string
+	cmd    string
 }
 
 var blockSchema = &hcl.BodySchema{
@@ -228,7 +232,39 @@ func (p *Provisioner) Provision(ctx context.Context, t *bake.Target) error {
 	}
 	t.Log.Event(bake.Event{Type: bake.EventInfo, Fields: fields,
 		Message: fmt.Sprintf("recipe %s: %d of %d resources changed", p.Script.Recipe, len(res.Changed), res.Resources())})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.labels = map[string]string{}
+	for k, v := range res.Facts {
+		p.labels[LabelPrefix+p.Script.Recipe+"."+k] = v
+	}
+	p.cmd = res.ImageCmd
 	return nil
+}
+
+// LabelPrefix starts the artifact labels of a recipe's facts:
+// dev.bake.recipe.security-patches.packages_upgraded=12.
+const LabelPrefix = "dev.bake.recipe."
+
+// ArtifactLabels are the facts the last Provision reported (how many
+// packages security-patches upgraded), as labels for the artifact.
+func (p *Provisioner) ArtifactLabels() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]string, len(p.labels))
+	for k, v := range p.labels {
+		out[k] = v
+	}
+	return out
+}
+
+// ImageCmd is the process the image must run for the recipe's services
+// where no systemd runs (/usr/local/sbin/bake-services), or "" when the
+// recipe has no service or the machine runs systemd.
+func (p *Provisioner) ImageCmd() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd
 }
 
 // Result is what applying a recipe did.
