@@ -331,7 +331,39 @@ func (c *compiler) render(root *Recipe, args map[string]Arg) string {
 		b.WriteString(": \"${BAKE_ASSETS:?BAKE_ASSETS must name the directory the recipe's assets were uploaded to}\"\n")
 	}
 	b.WriteString(body.String())
+	if handlers := c.handlers(); handlers != "" {
+		b.WriteString("\n# Restart the services a changed resource notified.\n" + handlers)
+	}
 	fmt.Fprintf(&b, "\n_bake_done %s\n", bake.ShellQuote(root.Name))
+	return b.String()
+}
+
+// handlers renders a _restart for each notified service, in the order
+// the services were declared.
+func (c *compiler) handlers() string {
+	notified := map[string]bool{}
+	for _, in := range c.insts {
+		for _, n := range in.notify {
+			notified[n] = true
+		}
+	}
+	var b strings.Builder
+	for _, in := range c.insts {
+		if in.res.Kind != "service" {
+			continue
+		}
+		g := getter{c: c, in: in}
+		name := g.str("name", false)
+		if !notified[name] {
+			continue
+		}
+		delete(notified, name)
+		fmt.Fprintf(&b, "_restart %s", bake.ShellQuote(name))
+		if u := g.str("unit", false); u != "" {
+			fmt.Fprintf(&b, " %s", bake.ShellQuote(u))
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 
@@ -422,7 +454,11 @@ func (c *compiler) emit(b *strings.Builder, in *instance) {
 			run.WriteString(cmd + "\n")
 		}
 		writeContent(b, run.String())
-		fmt.Fprintf(b, "_service %s\n", bake.ShellQuote(name))
+		fmt.Fprintf(b, "_service %s", bake.ShellQuote(name))
+		if u := g.str("unit", false); u != "" {
+			fmt.Fprintf(b, " %s", bake.ShellQuote(u))
+		}
+		b.WriteString("\n")
 	case "command":
 		opts := ""
 		for _, a := range []string{"user", "dir"} {

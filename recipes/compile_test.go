@@ -107,7 +107,11 @@ file "/etc/old" { state = "absent" }`, nil, []string{"_symlink /etc/localtime /u
 service "app" {
   run = "exec app --foreground"
   user = "app"
-}`, nil, []string{"_end app\n", "exec setpriv --reuid=app", "_service app"}, nil},
+}`, nil, []string{"_end app\n", "exec setpriv --reuid=app", "_service app\n", "_restart app\n", "_bake_done t"}, nil},
+		{"service with its package's unit", `service "redis" {
+  run = "exec redis-server"
+  unit = "redis-server"
+}`, nil, []string{"_service redis redis-server\n"}, []string{"_restart"}},
 		{"include runs the included recipe first", `include "java" {}
 file "/etc/x" { content = "x\n" }`, nil, []string{"# === recipe java ===", "_pkg 'package[java]' default-jre-headless ''", "# === recipe t ===", "file[/etc/x]"}, nil},
 		{"groups and users", `group "app" {

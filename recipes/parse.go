@@ -27,7 +27,7 @@ var kinds = map[string]kind{
 	"symlink":         {primary: "path", required: []string{"target"}, optional: []string{"state"}},
 	"group":           {primary: "name", optional: []string{"gid", "system"}},
 	"user":            {primary: "name", optional: []string{"uid", "group", "groups", "home", "shell", "system"}},
-	"service":         {primary: "name", required: []string{"run"}, optional: []string{"user", "dir", "env"}},
+	"service":         {primary: "name", required: []string{"run"}, optional: []string{"user", "dir", "env", "unit"}},
 	"command":         {required: []string{"run"}, optional: []string{"creates", "unless", "user", "dir", "env"}},
 	"line_in_file":    {required: []string{"path", "line"}, optional: []string{"match"}},
 	"package_upgrade": {},

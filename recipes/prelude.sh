@@ -331,16 +331,17 @@ _pkg_upgrade() {
 # it (a container image being built), every service is a run script in
 # /etc/bake/services, and the image's process must be
 # /usr/local/sbin/bake-services, which runs them all.
-_service() { # NAME: the run script is the _content
+_service() { # NAME [UNIT]: the run script is the _content
 	_file "/etc/bake/services/$1.run" mode=755
 	if _systemd; then
-		if ! systemctl cat "$1.service" >/dev/null 2>&1 || [ -f "/etc/systemd/system/$1.service" ]; then
+		_unit=${2:-$1}
+		if [ -z "${2:-}" ] && { ! systemctl cat "$1.service" >/dev/null 2>&1 || [ -f "/etc/systemd/system/$1.service" ]; }; then
 			printf '[Unit]\nDescription=%s (bake recipe)\nAfter=network.target\n\n[Service]\nExecStart=/etc/bake/services/%s.run\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target\n' "$1" "$1" | _content
 			_file "/etc/systemd/system/$1.service"
 			[ "$_bake_did" = 0 ] || systemctl daemon-reload
 		fi
-		if ! systemctl is-enabled -q "$1"; then systemctl enable -q "$1" && _changed; fi
-		if ! systemctl is-active -q "$1"; then systemctl start "$1" && _changed; fi
+		if ! systemctl is-enabled -q "$_unit"; then systemctl enable -q "$_unit" && _changed; fi
+		if ! systemctl is-active -q "$_unit"; then systemctl start "$_unit" && _changed; fi
 	else
 		_bake_supervisor
 		_note "no systemd here: the image's process must be /usr/local/sbin/bake-services, which runs every service in /etc/bake/services"
@@ -382,10 +383,12 @@ BAKE_EOF
 	_file /usr/local/sbin/bake-services mode=755
 }
 
-# _restart NAME: the end-of-run handler for a notified service.
+# _restart NAME [UNIT]: the end-of-run handler of a service, when a
+# resource that changed notified it.
 _restart() {
+	case " $_bake_notify " in *" $1 "*) ;; *) return 0 ;; esac
 	if _systemd; then
-		systemctl restart "$1"
+		systemctl restart "${2:-$1}"
 		echo "bake-recipe: restarted $1"
 	else
 		echo "bake-recipe: note service[$1]: not restarted, nothing runs it while the image is built; bake-services starts it with the new configuration"
@@ -393,7 +396,6 @@ _restart() {
 }
 
 _bake_done() { # RECIPE
-	for _s in $_bake_notify; do _restart "$_s"; done
 	echo "bake-recipe: done $1 changed=$_bake_changed ok=$_bake_ok"
 }
 _bake_pm=$(_pkg_manager 2>/dev/null || echo none)

@@ -68,6 +68,7 @@ recipe "php-fpm" {
     notify   = ["nginx"]
   }
   service "php-fpm" {
-    run = "mkdir -p /run/php\nexec php-fpm${param.php_version} -F"
+    unit = "php${param.php_version}-fpm" # the package's systemd unit, where systemd runs
+    run  = "mkdir -p /run/php\nexec php-fpm${param.php_version} -F"
   }
 }

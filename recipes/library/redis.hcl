@@ -65,6 +65,7 @@ recipe "redis" {
     line  = "logfile \"\""
   }
   service "redis" {
+    unit = "redis-server" # the package's systemd unit, where systemd runs
     user = "redis"
     run  = "exec redis-server /etc/redis/redis.conf"
   }

@@ -42,6 +42,7 @@ recipe "tomcat" {
     mode    = "0644"
   }
   service "tomcat" {
+    unit = "tomcat10" # the package's systemd unit, where systemd runs
     user = "tomcat"
     env = {
       CATALINA_HOME   = "/usr/share/tomcat10"
