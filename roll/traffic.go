@@ -1,0 +1,256 @@
+package roll
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/bakehq/bake/bake"
+)
+
+// router moves traffic between the two slots. Set is one API call, so a
+// switch is atomic: requests in flight finish where they started.
+type router interface {
+	// Weights is each slot's share of the traffic in percent.
+	Weights(ctx context.Context) (map[string]int, error)
+	// Set gives slot `to` pct percent and the other slot the rest.
+	Set(ctx context.Context, weights map[string]int) error
+	// Check says, before anything changes, whether the traffic layer
+	// exists and belongs to the service.
+	Check(ctx context.Context) error
+	String() string
+}
+
+func newRouter(s *Service, c Clients) router {
+	if s.Traffic.Route53 != nil {
+		return &dnsRouter{api: c.DNS, t: *s.Traffic.Route53}
+	}
+	sl := s.slots()
+	return &listenerRouter{api: c.LoadBalancers, arn: s.Traffic.Listener, slots: sl}
+}
+
+// listenerRouter is an ALB listener whose default action forwards to the
+// two slots' target groups by weight. Both groups stay in the action
+// (weight 0 for the idle one) so the load balancer health-checks green
+// before it takes traffic, and blue after it stops.
+type listenerRouter struct {
+	api   LoadBalancerAPI
+	arn   string
+	slots [2]slot
+}
+
+func (l *listenerRouter) String() string { return "listener " + l.arn }
+
+func (l *listenerRouter) listener(ctx context.Context) (elbtypes.Listener, error) {
+	out, err := l.api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{l.arn}})
+	if err != nil {
+		if apiCode(err) == "ListenerNotFound" {
+			return elbtypes.Listener{}, bake.BadInputf("listener %s does not exist: check traffic.listener in the service file", l.arn)
+		}
+		return elbtypes.Listener{}, fmt.Errorf("describe listener %s: %w", l.arn, err)
+	}
+	if len(out.Listeners) != 1 {
+		return elbtypes.Listener{}, bake.BadInputf("listener %s does not exist: check traffic.listener in the service file", l.arn)
+	}
+	return out.Listeners[0], nil
+}
+
+func (l *listenerRouter) Weights(ctx context.Context) (map[string]int, error) {
+	ln, err := l.listener(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw := map[string]int{}
+	for _, a := range ln.DefaultActions {
+		if a.Type != elbtypes.ActionTypeEnumForward {
+			continue
+		}
+		if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				raw[aws.ToString(tg.TargetGroupArn)] += int(aws.ToInt32(tg.Weight))
+			}
+		} else if a.TargetGroupArn != nil {
+			raw[*a.TargetGroupArn] += 1
+		}
+	}
+	total := 0
+	for _, w := range raw {
+		total += w
+	}
+	out := map[string]int{}
+	for _, sl := range l.slots {
+		if total > 0 {
+			out[sl.Name] = raw[sl.TargetGroup] * 100 / total
+		} else {
+			out[sl.Name] = 0
+		}
+	}
+	return out, nil
+}
+
+func (l *listenerRouter) Set(ctx context.Context, w map[string]int) error {
+	var tgs []elbtypes.TargetGroupTuple
+	for _, sl := range l.slots {
+		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: aws.String(sl.TargetGroup), Weight: aws.Int32(int32(w[sl.Name]))})
+	}
+	_, err := l.api.ModifyListener(ctx, &elb.ModifyListenerInput{
+		ListenerArn: aws.String(l.arn),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
+			TargetGroups: tgs,
+		}}},
+	})
+	if err != nil {
+		return fmt.Errorf("forward listener %s %s: %w", l.arn, weightString(w), err)
+	}
+	return nil
+}
+
+// Check: the listener exists, forwards only to the service's target
+// groups, and both groups exist.
+func (l *listenerRouter) Check(ctx context.Context) error {
+	ln, err := l.listener(ctx)
+	if err != nil {
+		return err
+	}
+	ours := map[string]bool{l.slots[0].TargetGroup: true, l.slots[1].TargetGroup: true}
+	for _, a := range ln.DefaultActions {
+		var arns []string
+		if a.ForwardConfig != nil {
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				arns = append(arns, aws.ToString(tg.TargetGroupArn))
+			}
+		} else if a.TargetGroupArn != nil {
+			arns = append(arns, *a.TargetGroupArn)
+		}
+		for _, arn := range arns {
+			if !ours[arn] {
+				return bake.BadInputf("listener %s does not belong to the service: it forwards to target group %s, which is not one of its target_groups %s; point traffic.listener at the service's listener",
+					l.arn, arn, strings.Join([]string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}, ", "))
+			}
+		}
+	}
+	out, err := l.api.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}})
+	if err != nil {
+		if apiCode(err) == "TargetGroupNotFound" {
+			return bake.BadInputf("a target group of the service does not exist (%s): check traffic.target_groups", err)
+		}
+		return fmt.Errorf("describe target groups of %s: %w", l.arn, err)
+	}
+	for _, tg := range out.TargetGroups {
+		found := false
+		for _, lb := range tg.LoadBalancerArns {
+			if lb == aws.ToString(ln.LoadBalancerArn) {
+				found = true
+			}
+		}
+		if !found && len(tg.LoadBalancerArns) > 0 {
+			return bake.BadInputf("target group %s is used by another load balancer than listener %s's", aws.ToString(tg.TargetGroupArn), l.arn)
+		}
+	}
+	return nil
+}
+
+// dnsRouter is a Route53 weighted record set: one CNAME per slot, named
+// by the slot, pointing at its load balancer.
+type dnsRouter struct {
+	api DNSAPI
+	t   Route53Traffic
+}
+
+func (d *dnsRouter) String() string { return "record " + d.t.Record + " in zone " + d.t.ZoneID }
+
+func (d *dnsRouter) records(ctx context.Context) ([]r53types.ResourceRecordSet, error) {
+	out, err := d.api.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
+		HostedZoneId: aws.String(d.t.ZoneID), StartRecordName: aws.String(d.t.Record), MaxItems: aws.Int32(100),
+	})
+	if err != nil {
+		if apiCode(err) == "NoSuchHostedZone" {
+			return nil, bake.BadInputf("hosted zone %s does not exist: check traffic.route53.zone_id", d.t.ZoneID)
+		}
+		return nil, fmt.Errorf("list records of %s in zone %s: %w", d.t.Record, d.t.ZoneID, err)
+	}
+	var mine []r53types.ResourceRecordSet
+	for _, r := range out.ResourceRecordSets {
+		if strings.TrimSuffix(aws.ToString(r.Name), ".") == d.t.Record {
+			mine = append(mine, r)
+		}
+	}
+	return mine, nil
+}
+
+func (d *dnsRouter) Weights(ctx context.Context) (map[string]int, error) {
+	recs, err := d.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, total := map[string]int{}, 0
+	for _, r := range recs {
+		if r.Weight != nil {
+			raw[aws.ToString(r.SetIdentifier)] = int(*r.Weight)
+			total += int(*r.Weight)
+		}
+	}
+	out := map[string]int{}
+	for _, sl := range d.t.Slots {
+		if total > 0 {
+			out[sl.Name] = raw[sl.Name] * 100 / total
+		} else {
+			out[sl.Name] = 0
+		}
+	}
+	return out, nil
+}
+
+func (d *dnsRouter) Set(ctx context.Context, w map[string]int) error {
+	var changes []r53types.Change
+	for _, sl := range d.t.Slots {
+		changes = append(changes, r53types.Change{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+			Name: aws.String(d.t.Record + "."), Type: r53types.RRTypeCname, SetIdentifier: aws.String(sl.Name),
+			Weight: aws.Int64(int64(w[sl.Name])), TTL: aws.Int64(d.t.TTL),
+			ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(sl.DNSName)}},
+		}})
+	}
+	_, err := d.api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(d.t.ZoneID),
+		ChangeBatch:  &r53types.ChangeBatch{Comment: aws.String("roll " + weightString(w)), Changes: changes},
+	})
+	if err != nil {
+		return fmt.Errorf("weight record %s %s: %w", d.t.Record, weightString(w), err)
+	}
+	return nil
+}
+
+// Check: the zone exists and the record's existing sets are the
+// service's weighted CNAMEs (roll never overwrites a record it does not
+// own).
+func (d *dnsRouter) Check(ctx context.Context) error {
+	recs, err := d.records(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		id := aws.ToString(r.SetIdentifier)
+		if r.Weight == nil || (id != d.t.Slots[0].Name && id != d.t.Slots[1].Name) {
+			return bake.BadInputf("record %s in zone %s is not the service's (a %s record%s): roll only changes weighted records named %s and %s",
+				d.t.Record, d.t.ZoneID, r.Type, map[bool]string{true: " with set identifier " + id}[id != ""], d.t.Slots[0].Name, d.t.Slots[1].Name)
+		}
+	}
+	return nil
+}
+
+func weightString(w map[string]int) string {
+	var parts []string
+	for k, v := range w {
+		parts = append(parts, fmt.Sprintf("%s=%d%%", k, v))
+	}
+	if len(parts) == 2 && parts[0] > parts[1] {
+		parts[0], parts[1] = parts[1], parts[0]
+	}
+	return strings.Join(parts, " ")
+}
