@@ -30,6 +30,21 @@ type Namer interface {
 	ArtifactNames(version string) []string
 }
 
+// StepCache is implemented by builders that can save a machine after a
+// step and boot from it in a later bake (the Docker builder's step cache).
+type StepCache interface {
+	// CachedKeys reports which of keys have a saved machine.
+	CachedKeys(ctx context.Context, keys []string) (map[string]bool, error)
+	// BootCached boots a machine from the state saved under key; the
+	// artifact it captures must equal one booted from base.
+	BootCached(ctx context.Context, base Base, key string, log Log) (Machine, error)
+}
+
+// Checkpointer is a Machine that can save its current state under key.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context, key, comment string) error
+}
+
 // Machine is a booted source being provisioned.
 type Machine interface {
 	// Communicator reaches the machine.

@@ -19,6 +19,12 @@ type Job struct {
 	// Inputs describe the job's resolved configuration, sensitive values
 	// removed, for the fingerprint.
 	Inputs []byte
+	// SourceInputs are the source block's part of Inputs: the root of
+	// the step cache's keys.
+	SourceInputs []byte
+	// Secrets are the values of sensitive variables, kept in memory only:
+	// cache keys change when they do, through a salted hash.
+	Secrets []string
 }
 
 // Step is a provisioner with its common settings.
@@ -28,6 +34,13 @@ type Step struct {
 	PauseBefore time.Duration
 	Timeout     time.Duration
 	MaxRetries  int
+	// Inputs are the step's resolved configuration (sensitive values
+	// removed), for its cache key.
+	Inputs []byte
+	// Cache is the step's cache setting: nil (auto: saved when the step
+	// took longer than RunOptions.CacheMinDuration), true, or false
+	// (never; no step after it is cached either).
+	Cache *bool
 }
 
 // PostStep is a post-processor in a chain.
@@ -52,6 +65,12 @@ type RunOptions struct {
 	// CleanupTimeout bounds Destroy, which runs with a fresh context so
 	// that Ctrl-C and --timeout still clean up.
 	CleanupTimeout time.Duration
+	// Cache turns the step cache on for builders that have one.
+	Cache bool
+	// CacheMinDuration: an auto-cached step is saved when it took at least
+	// this long (saving costs about a second; a quicker step is cheaper to
+	// run again). Default DefaultCacheMinDuration.
+	CacheMinDuration time.Duration
 }
 
 // Result is how a job ended.
@@ -139,10 +158,27 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		return res
 	}
 
+	keys := CacheKeys(base, j)
+	cache, _ := j.Builder.(StepCache)
+	if !o.Cache {
+		cache = nil
+	}
+	cachedSteps := 0
+	if cache != nil {
+		if cachedSteps, err = cachedPrefix(ctx, cache, keys); err != nil {
+			log.Warn(fmt.Sprintf("step cache not used: %v", err))
+			cachedSteps = 0
+		}
+	}
+
 	var m Machine
 	err = step(ctx, log.WithStep("boot"), func(ctx context.Context) error {
 		var err error
-		m, err = j.Builder.Boot(ctx, base, log.WithStep("boot"))
+		if cachedSteps > 0 {
+			m, err = cache.BootCached(ctx, base, keys[cachedSteps-1], log.WithStep("boot"))
+		} else {
+			m, err = j.Builder.Boot(ctx, base, log.WithStep("boot"))
+		}
 		return err
 	})
 	if m != nil {
@@ -160,10 +196,28 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		return res
 	}
 
-	for _, s := range j.Steps {
+	for i, s := range j.Steps {
+		if i < cachedSteps {
+			log.WithStep(s.Name).Event(Event{Type: EventStepCached, Fields: map[string]string{"cache_key": keys[i]}})
+			continue
+		}
+		began := time.Now()
 		if err := runStep(ctx, m, s, log.WithStep(s.Name), o); err != nil {
 			res.Err = fmt.Errorf("build %s: %w", j.Name, err)
 			return res
+		}
+		if cache != nil && saveStep(s, keys[i], time.Since(began), o) {
+			cp, ok := m.(Checkpointer)
+			if !ok {
+				continue
+			}
+			if err := cp.Checkpoint(ctx, keys[i], j.Name+" "+s.Name); err != nil {
+				if ctx.Err() != nil {
+					res.Err = fmt.Errorf("build %s: %w", j.Name, context.Cause(ctx))
+					return res
+				}
+				log.WithStep(s.Name).Warn(fmt.Sprintf("step not saved in the cache: %v", err))
+			}
 		}
 	}
 

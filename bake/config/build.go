@@ -18,6 +18,8 @@ type Common struct {
 	Timeout           time.Duration
 	MaxRetries        int
 	KeepInputArtifact *bool
+	// Cache is bake's step-cache setting (nil: auto).
+	Cache *bool
 }
 
 var buildSchema = &hcl.BodySchema{
@@ -31,7 +33,7 @@ var buildSchema = &hcl.BodySchema{
 }
 
 var provisionerCommon = []hcl.AttributeSchema{
-	{Name: "only"}, {Name: "except"}, {Name: "pause_before"}, {Name: "timeout"}, {Name: "max_retries"},
+	{Name: "only"}, {Name: "except"}, {Name: "pause_before"}, {Name: "timeout"}, {Name: "max_retries"}, {Name: "cache"},
 }
 
 var postProcessorCommon = []hcl.AttributeSchema{
@@ -142,6 +144,10 @@ func decodePluginBlock(b *hcl.Block, kind string, index int, common []hcl.Attrib
 			var k bool
 			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &k)...)
 			p.Common.KeepInputArtifact = &k
+		case "cache":
+			var k bool
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &k)...)
+			p.Common.Cache = &k
 		case "pause_before", "timeout":
 			var s string
 			d := gohcl.DecodeExpression(a.Expr, nil, &s)

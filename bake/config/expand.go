@@ -100,7 +100,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 
 	var inputs strings.Builder
 	fmt.Fprintf(&inputs, "source %s\n%s\n", src.Type, canonical(src.Body, fpCtx))
-	j := &bake.Job{Name: name, BuilderType: src.Type, Builder: builder}
+	j := &bake.Job{Name: name, BuilderType: src.Type, Builder: builder, SourceInputs: []byte(redact.String(inputs.String()))}
 	for _, p := range b.Provisioners {
 		if !p.Common.Applies(b.Name, ref) {
 			continue
@@ -117,7 +117,8 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 			continue
 		}
 		j.Steps = append(j.Steps, bake.Step{Name: p.Name(), Provisioner: prov,
-			PauseBefore: p.Common.PauseBefore, Timeout: p.Common.Timeout, MaxRetries: p.Common.MaxRetries})
+			PauseBefore: p.Common.PauseBefore, Timeout: p.Common.Timeout, MaxRetries: p.Common.MaxRetries,
+			Cache: p.Common.Cache, Inputs: []byte(redact.String(p.Type + "\n" + canonical(p.Body, ctx)))})
 		fmt.Fprintf(&inputs, "%s\n%s\n", p.Name(), canonical(p.Body, fpCtx))
 	}
 	for _, chain := range b.PostProcessors {
@@ -144,6 +145,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 		}
 	}
 	j.Inputs = []byte(redact.String(inputs.String()))
+	j.Secrets = c.Secrets()
 	if diags.HasErrors() {
 		return nil, diags
 	}

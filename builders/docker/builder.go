@@ -140,13 +140,19 @@ func (b *Builder) pull(ctx context.Context, api API) error {
 // /bin/sh on a terminal to stay up; Capture gives the image the base's
 // own entrypoint and command back, so nothing of this leaks into it.
 func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.Machine, error) {
+	return b.boot(ctx, b.baseID, base.Name, log)
+}
+
+// boot starts the build container from image (the base's ID, or a step
+// cache entry); from names it for messages.
+func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (bake.Machine, error) {
 	api, err := b.client()
 	if err != nil {
 		return nil, err
 	}
 	m := &machine{b: b, api: api, log: log}
 	cfg := &container.Config{
-		Image:      b.baseID,
+		Image:      image,
 		Entrypoint: []string{"/bin/sh"},
 		Tty:        true,
 		OpenStdin:  true,
@@ -176,13 +182,13 @@ func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.
 	name := fmt.Sprintf("bake-%s-%s", sanitize(b.cfg.name), b.runUUID[:8])
 	created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
 	if err != nil {
-		return nil, fmt.Errorf("create build container from %s: %w", base.Name, err)
+		return nil, fmt.Errorf("create build container from %s: %w", from, err)
 	}
 	m.id = created.ID
 	if err := api.ContainerStart(ctx, m.id, container.StartOptions{}); err != nil {
 		return m, fmt.Errorf("start build container %s: %w", name, err)
 	}
-	log.Info(fmt.Sprintf("container %s started from %s", name, base.Name))
+	log.Info(fmt.Sprintf("container %s started from %s", name, from))
 	var opts []dockercomm.Option
 	if b.cfg.FixUploadOwner == nil || *b.cfg.FixUploadOwner {
 		opts = append(opts, dockercomm.FixUploadOwner())

@@ -28,6 +28,7 @@ type buildFlags struct {
 	json     bool
 	manifest string
 	timeout  time.Duration
+	noCache  bool
 	onError  string
 }
 
@@ -55,6 +56,7 @@ func newBuildCmd(st Streams) *cobra.Command {
 	cmd.Flags().StringVar(&f.manifest, "manifest", "bake-manifest.json", "record artifacts in this manifest file (\"\" for none)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 30m")
 	cmd.Flags().StringVar(&f.onError, "on-error", bake.OnErrorCleanup, "after a failed bake: cleanup removes what it made; abort keeps it (e.g. the instance) for debugging and prints how to remove it")
+	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "neither use nor fill the step cache")
 	return cmd
 }
 
@@ -126,8 +128,13 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	}
 	results := bake.Run(ctx, jobs, bake.RunOptions{
 		Parallel: parallel, Reporter: r, Version: version, BuildTime: buildTime, RunUUID: runUUID,
-		Revision: rev, SourceURL: gitSource(cfg.Dir, path),
+		Revision: rev, SourceURL: gitSource(cfg.Dir, path), Cache: !f.noCache,
 	})
+	if !f.noCache {
+		if err := boundCache(context.WithoutCancel(ctx), st); err != nil {
+			r.Report(bake.Event{Time: time.Now(), Type: bake.EventWarning, Message: err.Error()})
+		}
+	}
 	rep.Close()
 
 	var entries []bake.ManifestEntry

@@ -87,6 +87,7 @@ func newRoot(st Streams) *cobra.Command {
 		newFmtCmd(st),
 		newSimCmd(st),
 		newRecipeCmd(st),
+		newCacheCmd(st),
 	)
 	return root
 }

@@ -1,0 +1,117 @@
+package bake
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCacheKeys(t *testing.T) {
+	t.Parallel()
+	base := Base{Digest: "sha256:b"}
+	mk := func(inputs ...string) *Job {
+		j := &Job{SourceInputs: []byte("src")}
+		for i, in := range inputs {
+			j.Steps = append(j.Steps, Step{Name: "s" + string(rune('1'+i)), Inputs: []byte(in), Provisioner: cmdProv(in)})
+		}
+		return j
+	}
+	a := CacheKeys(base, mk("one", "two", "three"))
+	b := CacheKeys(base, mk("one", "two", "THREE"))
+	if a[0] != b[0] || a[1] != b[1] || a[2] == b[2] {
+		t.Errorf("a changed last step must change only the last key:\n%v\n%v", a, b)
+	}
+	c := CacheKeys(base, mk("ONE", "two", "three"))
+	for i := range a {
+		if a[i] == c[i] {
+			t.Errorf("key %d did not change when step 1 did", i)
+		}
+	}
+	if d := CacheKeys(Base{Digest: "sha256:other"}, mk("one", "two", "three")); d[0] == a[0] {
+		t.Error("a new base did not change the keys")
+	}
+	off := mk("one", "two", "three")
+	f := false
+	off.Steps[1].Cache = &f
+	if k := CacheKeys(base, off); k[0] != a[0] || k[1] != "" || k[2] != "" {
+		t.Errorf("cache = false must end the chain: %v", k)
+	}
+	s1, s2 := mk("one"), mk("one")
+	s1.Secrets, s2.Secrets = []string{"hunter2"}, []string{"hunter3"}
+	k1, k2 := CacheKeys(base, s1), CacheKeys(base, s2)
+	if k1[0] == k2[0] || strings.Contains(k1[0], "hunter") {
+		t.Errorf("secrets: %v %v", k1, k2)
+	}
+}
+
+// cachingBuilder is a fakeBuilder with a step cache.
+type cachingBuilder struct {
+	*fakeBuilder
+	saved    map[string]bool
+	bootedAt string
+}
+
+func (b *cachingBuilder) CachedKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	return b.saved, nil
+}
+
+func (b *cachingBuilder) BootCached(ctx context.Context, base Base, key string, log Log) (Machine, error) {
+	b.bootedAt = key
+	return &checkpointMachine{fakeMachine{b.fakeBuilder}, b}, nil
+}
+
+func (b *cachingBuilder) Boot(ctx context.Context, base Base, log Log) (Machine, error) {
+	return &checkpointMachine{fakeMachine{b.fakeBuilder}, b}, nil
+}
+
+type checkpointMachine struct {
+	fakeMachine
+	b *cachingBuilder
+}
+
+func (m *checkpointMachine) Checkpoint(ctx context.Context, key, comment string) error {
+	m.b.saved[key] = true
+	return nil
+}
+
+func TestRunUsesCache(t *testing.T) {
+	t.Parallel()
+	b := &cachingBuilder{fakeBuilder: &fakeBuilder{comm: newFakeComm()}, saved: map[string]bool{}}
+	yes := true
+	j := job(nil, "one", "two", "three")
+	j.Builder = b
+	for i := range j.Steps {
+		j.Steps[i].Inputs = []byte(j.Steps[i].Name)
+	}
+	j.Steps[0].Cache, j.Steps[1].Cache = &yes, &yes // step 3 is auto and quick: not saved
+	o := RunOptions{Cache: true, CacheMinDuration: time.Hour}
+	if res := Run(context.Background(), []*Job{j}, o); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if len(b.saved) != 2 {
+		t.Fatalf("saved %d steps, want 2", len(b.saved))
+	}
+	b.comm.ran = nil
+	ev := &events{}
+	o.Reporter = ev
+	if res := Run(context.Background(), []*Job{j}, o); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if got := strings.Join(b.comm.ran, ","); got != "three" {
+		t.Errorf("second run ran %q, want only three", got)
+	}
+	if n := strings.Count(ev.text(), EventStepCached); n != 2 {
+		t.Errorf("%d steps reported cached:\n%s", n, ev.text())
+	}
+	keys := CacheKeys(Base{Digest: "sha256:base"}, j)
+	if b.bootedAt != keys[1] {
+		t.Errorf("booted from %q, want step 2's key", b.bootedAt)
+	}
+	b.comm.ran = nil
+	o.Cache = false
+	Run(context.Background(), []*Job{j}, o)
+	if got := strings.Join(b.comm.ran, ","); got != "one,two,three" {
+		t.Errorf("--no-cache ran %q", got)
+	}
+}

@@ -1,0 +1,175 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/bakehq/bake/bake"
+	dockercomm "github.com/bakehq/bake/communicators/docker"
+)
+
+const sshTestLabel = "dev.bake.test"
+
+// sshTestContainer is a running container from the Debian base image, as
+// Boot makes it for communicator = "ssh": /bin/sh on a terminal, port 22
+// published on 127.0.0.1.
+func sshTestContainer(t *testing.T) (api *client.Client, id, addr string, exec *dockercomm.Comm) {
+	t.Helper()
+	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Skipf("docker engine not reachable: %v", err)
+	}
+	t.Cleanup(func() { api.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := api.Ping(ctx); err != nil {
+		t.Skipf("docker engine not reachable: %v", err)
+	}
+	const image = "localbase/debian:bookworm"
+	if _, err := api.ImageInspect(ctx, image); err != nil {
+		t.Skipf("base image %s is missing (make it with hack/base-image.sh): %v", image, err)
+	}
+	port := nat.Port("22/tcp")
+	created, err := api.ContainerCreate(ctx, &container.Config{
+		Image: image, Entrypoint: []string{"/bin/sh"}, Tty: true, OpenStdin: true,
+		ExposedPorts: nat.PortSet{port: {}},
+		Labels:       map[string]string{sshTestLabel: "builders/docker/ssh", bake.LabelRun: fmt.Sprintf("test-%d", os.Getpid())},
+	}, &container.HostConfig{PortBindings: nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}}}, nil, nil, "")
+	if err != nil {
+		t.Fatalf("create container: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := api.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			t.Errorf("remove container: %v", err)
+		}
+	})
+	if err := api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		t.Fatalf("start container: %v", err)
+	}
+	insp, err := api.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := insp.NetworkSettings.Ports[port]
+	if len(b) == 0 {
+		t.Fatal("port 22 not published")
+	}
+	return api, created.ID, b[0].HostIP + ":" + b[0].HostPort, dockercomm.New(api, created.ID, "")
+}
+
+func execOut(t *testing.T, c bake.Communicator, command string) string {
+	t.Helper()
+	var out strings.Builder
+	if err := bake.RunChecked(context.Background(), c, command, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+// TestConnectSSH: sshd comes up in the build container, the communicator
+// provisions over it, and closing it leaves nothing of SSH in the
+// container that would be committed.
+func TestConnectSSH(t *testing.T) {
+	api, id, addr, exec := sshTestContainer(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var infos []string
+	log := bake.Log{R: bake.ReporterFunc(func(e bake.Event) {
+		mu.Lock()
+		infos = append(infos, e.Type+": "+e.Message)
+		mu.Unlock()
+	})}
+	start := time.Now()
+	c, err := connectSSH(ctx, exec, addr, SSHSettings{Timeout: "30s"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sshd up and connected in %s", time.Since(start).Round(time.Millisecond))
+	closer, ok := c.(io.Closer)
+	if !ok {
+		t.Fatal("the ssh communicator is not an io.Closer: the builder could not stop sshd before commit")
+	}
+	t.Cleanup(func() { _ = closer.Close() }) // closed below; this is for failures on the way
+
+	if got := execOut(t, c, "echo $(id -un) over $SSH_CONNECTION"); !strings.HasPrefix(got, "root over ") {
+		t.Errorf("command over ssh: %q", got)
+	}
+	if err := c.Upload(ctx, "/opt/greeting", strings.NewReader("hello\n"), bake.FileInfo{Mode: 0o644, Size: 6}); err != nil {
+		t.Fatal(err)
+	}
+	if got := execOut(t, exec, "cat /opt/greeting; ls -A /run/bake-ssh"); got != "hello\nauthorized_keys\nhost_ed25519\nmade-run-sshd\nsshd.log\nsshd.pid\nsshd_config\n" {
+		t.Errorf("container state while connected: %q", got)
+	}
+	mu.Lock()
+	if len(infos) == 0 || !strings.Contains(strings.Join(infos, "\n"), "pinned") {
+		t.Errorf("no info that the host key is pinned: %q", infos)
+	}
+	mu.Unlock()
+
+	if err := closer.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := closer.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+	// No sshd process, no file of bake's: only the upload differs from
+	// what docker exec would have left.
+	if got := execOut(t, exec, "cat /proc/[0-9]*/comm | grep -c '^sshd$' || true; ls -d /run/sshd /run/bake-ssh 2>&1 || true"); !strings.HasPrefix(got, "0\n") ||
+		strings.Count(got, "No such file") != 2 {
+		t.Errorf("after close: %q, want no sshd and neither /run/sshd nor /run/bake-ssh", got)
+	}
+	changes, err := api.ContainerDiff(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range changes {
+		if ch.Path != "/opt" && ch.Path != "/opt/greeting" && ch.Path != "/run" && ch.Path != "/root" && !strings.HasPrefix(ch.Path, "/root/.ash_history") {
+			t.Errorf("the container differs from its image at %s (kind %d): SSH left something behind", ch.Path, ch.Kind)
+		}
+	}
+	if _, err := c.Run(ctx, &bake.RemoteCmd{Command: "true"}); err == nil {
+		t.Error("a closed communicator still runs commands")
+	}
+}
+
+// TestConnectSSHRefusals: an image without sshd, a bad ssh_timeout and a
+// user that does not exist fail with errors that say what to do, and
+// leave nothing behind.
+func TestConnectSSHRefusals(t *testing.T) {
+	_, _, addr, exec := sshTestContainer(t)
+	ctx := context.Background()
+
+	if _, err := connectSSH(ctx, exec, addr, SSHSettings{Timeout: "soon"}, bake.Log{}); err == nil || !bake.IsBadInput(err) {
+		t.Errorf("bad ssh_timeout: got %v, want an input error", err)
+	}
+
+	start := time.Now()
+	_, err := connectSSH(ctx, exec, addr, SSHSettings{Username: "nobody-here", Timeout: "20s"}, bake.Log{})
+	if err == nil || !strings.Contains(err.Error(), "authentication refused") || !strings.Contains(err.Error(), "nobody-here") {
+		t.Errorf("unknown user: got %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("unknown user refused after %s: it must not wait for ssh_timeout", d)
+	}
+	if got := execOut(t, exec, "ls -d /run/bake-ssh /run/sshd 2>&1 || true; cat /proc/[0-9]*/comm | grep -c '^sshd$' || true"); strings.Count(got, "No such file") != 2 || !strings.HasSuffix(got, "0\n") {
+		t.Errorf("after a failed connect: %q, want nothing of sshd left", got)
+	}
+
+	execOut(t, exec, "mv /usr/sbin/sshd /usr/sbin/sshd.off")
+	_, err = connectSSH(ctx, exec, addr, SSHSettings{Timeout: "20s"}, bake.Log{})
+	if err == nil || !strings.Contains(err.Error(), "install openssh-server in the base image") {
+		t.Errorf("image without sshd: got %v", err)
+	}
+}
