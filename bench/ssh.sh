@@ -6,7 +6,9 @@
 #     protocol with -O); bake's peak RSS during it;
 #  2. the SSH variant of case (a), 10 inline echo steps in a Docker build:
 #     bake build against Packer 1.6.6 and a floor (bench/ssh/floor.sh).
-# Needs: go, openssh-server/client, hyperfine, docker with
+# Commands are timed in interleaved rounds (bench/ssh/interleave.py) so that
+# the load of a shared machine falls on all of them alike.
+# Needs: go, openssh-server/client, python3, docker with
 # localbase/debian:bookworm (hack/base-image.sh), packer 1.6.6 (skipped
 # with a note when missing). RUNS=n sets the runs per command (default 5).
 set -euo pipefail
@@ -23,12 +25,13 @@ cleanup() {
 	# Only what this benchmark labelled.
 	ids=$(docker ps -aq --filter label=dev.bake.bench=ssh 2>/dev/null || true)
 	if [ -n "$ids" ]; then docker rm -f $ids >/dev/null || true; fi
+	if [ -n "${rmi:-}" ]; then eval "$rmi"; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for tool in go hyperfine sftp scp ssh-keygen /usr/sbin/sshd /usr/bin/time python3 docker; do
+for tool in go sftp scp ssh-keygen /usr/sbin/sshd /usr/bin/time python3 docker; do
 	command -v "$tool" >/dev/null || { echo "bench/ssh.sh: $tool is missing" >&2; exit 1; }
 done
 
@@ -71,13 +74,12 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 
-echo "timing the 1 GiB upload ($runs runs each)" >&2
-hyperfine --style basic --runs "$runs" --warmup 1 --prepare "rm -f $work/dst/*" \
-	--export-json "$work/upload.json" \
-	-n "bake SFTP" "$cmd_bake" \
-	-n "OpenSSH sftp" "$cmd_sftp" \
-	-n "OpenSSH scp" "$cmd_scp" \
-	-n "OpenSSH scp -O" "$cmd_scp_o" >&2
+echo "timing the 1 GiB upload ($runs interleaved rounds)" >&2
+python3 "$root/bench/ssh/interleave.py" "$work/upload.json" "$runs" "rm -f $work/dst/*" \
+	"bake SFTP=$cmd_bake" \
+	"OpenSSH sftp=$cmd_sftp" \
+	"OpenSSH scp=$cmd_scp" \
+	"OpenSSH scp -O=$cmd_scp_o"
 
 echo "measuring peak RSS" >&2
 : >"$work/rss"
@@ -92,19 +94,21 @@ kill "$sshd_pid"
 sshd_pid=
 
 # --- 2. case (a) over SSH ----------------------------------------------------
-echo "timing 10 echo steps over SSH ($runs runs each)" >&2
+echo "timing 10 echo steps over SSH ($runs interleaved rounds)" >&2
 sed -e "s|@KEY@|$work/id|" -e "s|@PUB@|$(cat "$work/id.pub")|" "$root/bench/ssh/echo10-ssh.pkr.hcl.in" >"$work/echo10-ssh.pkr.hcl"
-bake_a="$work/bake build --manifest '' $root/bench/ssh/echo10.bake.hcl"
-bake_exec="$work/bake build --manifest '' --var communicator=docker $root/bench/ssh/echo10.bake.hcl"
+bake_a="$work/bake build --manifest '' --version bench $root/bench/ssh/echo10.bake.hcl"
+bake_exec="$work/bake build --manifest '' --version bench --var communicator=docker --var repository=bench/ssh-a-exec $root/bench/ssh/echo10.bake.hcl"
+images="bench/ssh-a:bench bench/ssh-a-exec:bench bench/ssh-a-packer:latest bench/ssh-a-floor:latest"
+rmi="docker rmi -f $images >/dev/null 2>&1 || true"
 floor="$root/bench/ssh/floor.sh $work/id $work/id.pub"
 packer_a="env CHECKPOINT_DISABLE=1 PACKER_NO_COLOR=1 packer build $work/echo10-ssh.pkr.hcl"
-args=(-n "bake build (ssh)" "$bake_a" -n "bake build (docker exec)" "$bake_exec" -n "floor" "$floor")
+args=("bake build (ssh)=$bake_a" "bake build (docker exec)=$bake_exec" "floor=$floor")
 have_packer=no
 if command -v packer >/dev/null && packer version | grep -q 'v1.6.6'; then
-	args+=(-n "Packer 1.6.6 (ssh)" "$packer_a")
+	args+=("Packer 1.6.6 (ssh)=$packer_a")
 	have_packer=yes
 fi
-(cd "$work" && hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/echo10.json" "${args[@]}" >&2)
+(cd "$work" && python3 "$root/bench/ssh/interleave.py" "$work/echo10.json" "$runs" "$rmi" "${args[@]}")
 
 # --- report ------------------------------------------------------------------
 python3 - "$work" "$out" "$runs" "$cipher" "$have_packer" <<'PY'
@@ -127,7 +131,7 @@ mib = 1024.0
 med = lambda r: statistics.median(r["times"])
 L = []
 L.append("# SSH communicator benchmarks\n")
-L.append(f"Written by `bench/ssh.sh` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {runs} runs per command after one warm-up, medians.\n")
+L.append(f"Written by `bench/ssh.sh` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; {runs} interleaved rounds (every command once per round, shuffled; `bench/ssh/interleave.py`) after one warm-up round, medians.\n")
 cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
 load = " ".join(open("/proc/loadavg").read().split()[:3])
 L.append(f"Machine: {os.cpu_count()} CPUs ({cpu}), shared with other work (load average at the end: {load}); "
@@ -147,11 +151,13 @@ L.append("`bake ÷ this` is bake's throughput as a multiple of the client's (tar
 L.append(f"Peak RSS of the uploading process (`/usr/bin/time -f %M`, 3 runs): bake {max(rss['bake'])/1024:.1f} MiB "
          f"(runs: {', '.join(f'{k/1024:.1f}' for k in rss['bake'])}), OpenSSH sftp {max(rss['sftp'])/1024:.1f} MiB. Target ≤ 64 MiB.\n")
 L.append("## Case (a) over SSH: 10 inline echo steps in a Docker build\n")
-L.append("`bench/ssh/echo10.bake.hcl` (discard = true): a container from localbase/debian:bookworm, sshd started in it with a "
-         "host key made and pinned for the build and an ephemeral login key, 10 shell provisioners, cleanup. "
+L.append("`bench/ssh/echo10.bake.hcl`: a container from localbase/debian:bookworm, sshd started in it with a "
+         "host key made and pinned for the build and an ephemeral login key, 10 shell provisioners, sshd stopped and its files removed, "
+         "commit and tag, cleanup (as case (a) of bench/docker.sh, which commits too). Packer runs sshd through run_command and "
+         "commits and tags with docker-tag. "
          "The docker-exec variant of the same file is shown for reference. "
          "The floor (`bench/ssh/floor.sh`) does the least the Docker CLI and OpenSSH can: `docker run` sshd, wait for the port, "
-         "10 `ssh` commands over one multiplexed connection, `docker rm -f`, no host key check.\n")
+         "10 `ssh` commands over one multiplexed connection, `docker commit`, `docker rm -f`, no host key check.\n")
 L.append("| command | median | min | max | ÷ floor |")
 L.append("|---|---|---|---|---|")
 fl = med(a["floor"])
@@ -167,7 +173,7 @@ else:
 L.append("## Commands\n")
 L.append("```")
 for r in list(up.values()) + list(a.values()):
-    L.append(r["command"].replace(work, "$WORK"))
+    L.append(r["cmd"].replace(work, "$WORK"))
 L.append("```")
 L.append("\n`$WORK` is the run's temporary directory (keys, sshd config, known_hosts, the 1 GiB file), removed at the end.")
 open(out, "w").write("\n".join(L) + "\n")

@@ -1,15 +1,20 @@
 # Case (a) of the Docker-bake benchmark, 10 inline echo steps, over the
-# communicator chosen by var.communicator ("ssh" for bench/ssh.sh).
+# communicator chosen by var.communicator ("ssh" for bench/ssh.sh); the
+# image is committed and tagged, as in bench/docker.sh.
 variable "communicator" {
   type    = string
   default = "ssh"
 }
 
+variable "repository" {
+  type    = string
+  default = "bench/ssh-a"
+}
+
 source "docker" "echo10" {
   image        = "localbase/debian:bookworm"
-  repository   = "bake-bench/echo10"
+  repository   = var.repository
   communicator = var.communicator
-  discard      = true
 }
 
 build {

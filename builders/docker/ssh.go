@@ -138,7 +138,13 @@ func stopSSHD(exec bake.Communicator) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stop := `d=` + sshRunDir + `
-if [ -f $d/sshd.pid ]; then kill "$(cat $d/sshd.pid)" 2>/dev/null || true; fi
+if [ -f $d/sshd.pid ]; then
+  pid=$(cat $d/sshd.pid)
+  kill "$pid" 2>/dev/null || true
+  # Wait (5 s at most) until it is gone or a zombie the container's init may never reap.
+  i=0
+  while [ $i -lt 50 ] && [ -d /proc/$pid ] && ! grep -q ') Z' /proc/$pid/stat 2>/dev/null; do sleep 0.1; i=$((i+1)); done
+fi
 if [ -f $d/made-run-sshd ]; then rm -rf /run/sshd; fi
 rm -rf $d`
 	if err := bake.RunChecked(ctx, exec, stop, nil); err != nil {

@@ -78,6 +78,27 @@ func execOut(t *testing.T, c bake.Communicator, command string) string {
 	return out.String()
 }
 
+// waitNoSSHD waits (5 s at most) until no sshd process runs in the
+// container: the listener is stopped by Close, the session processes end
+// with their connection. Zombies, which a shell as PID 1 never reaps,
+// do not count.
+func waitNoSSHD(t *testing.T, exec bake.Communicator) {
+	t.Helper()
+	const count = `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = sshd ] && ! grep -q ') Z' $p/stat 2>/dev/null && echo $p; done | wc -l`
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := strings.TrimSpace(execOut(t, exec, count))
+		if got == "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s sshd processes still run in the container", got)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestConnectSSH: sshd comes up in the build container, the communicator
 // provisions over it, and closing it leaves nothing of SSH in the
 // container that would be committed.
@@ -126,9 +147,9 @@ func TestConnectSSH(t *testing.T) {
 	}
 	// No sshd process, no file of bake's: only the upload differs from
 	// what docker exec would have left.
-	if got := execOut(t, exec, "cat /proc/[0-9]*/comm | grep -c '^sshd$' || true; ls -d /run/sshd /run/bake-ssh 2>&1 || true"); !strings.HasPrefix(got, "0\n") ||
-		strings.Count(got, "No such file") != 2 {
-		t.Errorf("after close: %q, want no sshd and neither /run/sshd nor /run/bake-ssh", got)
+	waitNoSSHD(t, exec)
+	if got := execOut(t, exec, "ls -d /run/sshd /run/bake-ssh 2>&1 || true"); strings.Count(got, "No such file") != 2 {
+		t.Errorf("after close: %q, want neither /run/sshd nor /run/bake-ssh", got)
 	}
 	changes, err := api.ContainerDiff(ctx, id)
 	if err != nil {
@@ -163,7 +184,8 @@ func TestConnectSSHRefusals(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("unknown user refused after %s: it must not wait for ssh_timeout", d)
 	}
-	if got := execOut(t, exec, "ls -d /run/bake-ssh /run/sshd 2>&1 || true; cat /proc/[0-9]*/comm | grep -c '^sshd$' || true"); strings.Count(got, "No such file") != 2 || !strings.HasSuffix(got, "0\n") {
+	waitNoSSHD(t, exec)
+	if got := execOut(t, exec, "ls -d /run/bake-ssh /run/sshd 2>&1 || true"); strings.Count(got, "No such file") != 2 {
 		t.Errorf("after a failed connect: %q, want nothing of sshd left", got)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -103,16 +104,35 @@ func WithAgent(socket string) Option {
 		if _, err := os.Stat(socket); err != nil {
 			return fmt.Errorf("ssh agent socket: %w", err)
 		}
-		s.auth = append(s.auth, gossh.PublicKeysCallback(func() ([]gossh.Signer, error) {
-			conn, err := net.Dial("unix", socket)
-			if err != nil {
-				return nil, fmt.Errorf("connect to ssh agent at %s: %w", socket, err)
-			}
-			// The signers use conn for every signature; it is closed with
-			// the process. One connection per handshake is what OpenSSH does.
-			return agent.NewClient(conn).Signers()
-		}))
+		a := &agentConn{socket: socket}
+		s.auth = append(s.auth, gossh.PublicKeysCallback(a.signers))
 		s.authDesc = append(s.authDesc, "ssh-agent "+socket)
 		return nil
 	}
+}
+
+// agentConn is one connection to an ssh-agent, opened at the first
+// handshake and kept for the signatures of later ones (a connection per
+// handshake would leak one per retry while waiting for a machine).
+type agentConn struct {
+	socket string
+	mu     sync.Mutex
+	client agent.ExtendedAgent
+}
+
+func (a *agentConn) signers() ([]gossh.Signer, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.client != nil {
+		if signers, err := a.client.Signers(); err == nil {
+			return signers, nil
+		}
+		a.client = nil // the agent restarted or went away: dial again
+	}
+	conn, err := net.Dial("unix", a.socket)
+	if err != nil {
+		return nil, fmt.Errorf("connect to ssh agent at %s: %w", a.socket, err)
+	}
+	a.client = agent.NewClient(conn)
+	return a.client.Signers()
 }

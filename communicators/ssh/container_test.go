@@ -72,7 +72,8 @@ func sweepContainers(match func(pid int) bool) {
 // password-less sudo, port 22 published on 127.0.0.1.
 type debianSSHD struct {
 	addr         string
-	fingerprints []string // read through docker exec, a channel bake trusts
+	fingerprints []string          // read through docker exec, a channel bake trusts
+	byType       map[string]string // "ED25519", "RSA", "ECDSA" to fingerprint
 	clientKey    *Key
 	password     string
 	exec         *dockercomm.Comm
@@ -160,8 +161,11 @@ exec /usr/sbin/sshd -D -e -f /etc/ssh/bake/sshd_config`
 		var out strings.Builder
 		code, err := d.exec.Run(ctx, &bake.RemoteCmd{Command: "for k in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -l -f $k; done", Stdout: &out})
 		if err == nil && code == 0 && strings.Count(out.String(), "SHA256:") >= 3 {
+			d.byType = map[string]string{}
 			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-				d.fingerprints = append(d.fingerprints, strings.Fields(line)[1])
+				f := strings.Fields(line)
+				d.fingerprints = append(d.fingerprints, f[1])
+				d.byType[strings.Trim(f[len(f)-1], "()")] = f[1]
 			}
 			break
 		}
@@ -215,6 +219,19 @@ func TestDebianContainerSSHD(t *testing.T) {
 			t.Errorf("got %v, want a refusal without the password", err)
 		}
 	})
+	t.Run("one pinned fingerprint of the server's several keys", func(t *testing.T) {
+		for _, typ := range []string{"ED25519", "ECDSA", "RSA"} {
+			t.Run(typ, func(t *testing.T) {
+				t.Parallel()
+				fp := d.byType[typ]
+				if fp == "" {
+					t.Fatalf("no %s host key in %v", typ, d.byType)
+				}
+				pc := dialAddr(t, d.addr, "baker", WithSigner(d.clientKey.Signer), WithHostKeyFingerprint(fp))
+				mustRun(t, pc, "true")
+			})
+		}
+	})
 	t.Run("wrong host key fingerprint", func(t *testing.T) {
 		t.Parallel()
 		other := mustKey(t).Fingerprint()
@@ -222,12 +239,11 @@ func TestDebianContainerSSHD(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), "host key mismatch") {
 			t.Fatalf("got %v", err)
 		}
-		var presented bool
+		t.Logf("the refusal reads: %v", err)
 		for _, fp := range d.fingerprints {
-			presented = presented || strings.Contains(err.Error(), fp)
-		}
-		if !presented {
-			t.Errorf("error %q does not name the presented key's fingerprint (one of %v)", err, d.fingerprints)
+			if !strings.Contains(err.Error(), fp) {
+				t.Errorf("error %q does not name the server's key %s: every key it has was asked for", err, fp)
+			}
 		}
 	})
 	mustRun(t, c, "rm -rf "+dir)

@@ -107,6 +107,8 @@ func (s *settings) connect(ctx context.Context, deadline time.Time) (*conn, erro
 		return nil, err
 	}
 
+	var presented []string // host keys shown by the server that match no pinned fingerprint
+	var lastMismatch *HostKeyError
 	start := time.Now()
 	backoff := firstBackoff
 	var lastErr error
@@ -121,7 +123,25 @@ func (s *settings) connect(ctx context.Context, deadline time.Time) (*conn, erro
 			}
 			return c, nil
 		}
+		if lastMismatch != nil && strings.Contains(err.Error(), "no common algorithm for host key") {
+			// Every key the server has was shown, none pinned.
+			closeQuietly(bastion)
+			lastMismatch.Got = strings.Join(presented, ", ")
+			return nil, lastMismatch
+		}
 		var hk *HostKeyError
+		if errors.As(err, &hk) && len(s.fingerprints) > 0 {
+			lastMismatch = hk
+			// A fingerprint does not say its key type, and the server
+			// shows only one of its keys: ask again for one of the others
+			// before calling it a mismatch.
+			presented = append(presented, hk.Got)
+			if algos := withoutAlgorithms(cfg.HostKeyAlgorithms, hk.keyType); len(algos) > 0 {
+				cfg.HostKeyAlgorithms = algos
+				continue
+			}
+			hk.Got = strings.Join(presented, ", ")
+		}
 		var ae *authError
 		var pe permanentError
 		if errors.As(err, &hk) || errors.As(err, &ae) || errors.As(err, &pe) {
@@ -274,6 +294,23 @@ func (s *settings) keepAlive(c *conn) {
 			}
 		}
 	}()
+}
+
+// withoutAlgorithms is algos (all supported ones when empty) less those
+// that present a key of type keyType, and less certificates, which a
+// pinned fingerprint never names.
+func withoutAlgorithms(algos []string, keyType string) []string {
+	if len(algos) == 0 {
+		algos = gossh.SupportedAlgorithms().HostKeys
+	}
+	drop := append(algorithmsFor(keyType), keyType)
+	var out []string
+	for _, a := range algos {
+		if !contains(drop, a) && !strings.Contains(a, "-cert-") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // isRetryable reports whether err is a connection that dropped rather

@@ -13,13 +13,16 @@ import (
 )
 
 // HostKeyError is a server whose host key is not the expected one. It is
-// never retried: either the machine is not the one bake booted, or someone
-// is in the middle.
+// never retried (but with pinned fingerprints, each of the server's keys
+// is asked for before): either the machine is not the one bake booted, or
+// someone is in the middle.
 type HostKeyError struct {
 	Addr   string
 	Got    string   // the presented key: type and SHA256 fingerprint
 	Want   []string // the expected ones, same form
 	Source string   // where the expected keys come from: "pinned", a known_hosts path
+
+	keyType string // of the presented key
 }
 
 func (e *HostKeyError) Error() string {
@@ -131,7 +134,7 @@ func (s *settings) hostKeyCallback() (gossh.HostKeyCallback, []string, error) {
 			if contains(s.fingerprints, fp) {
 				return nil
 			}
-			return &HostKeyError{Addr: s.addr, Got: describeKey(key), Want: s.fingerprints, Source: "pinned fingerprint"}
+			return &HostKeyError{Addr: s.addr, Got: describeKey(key), Want: s.fingerprints, Source: "pinned fingerprint", keyType: key.Type()}
 		}, nil, nil
 	case s.knownHosts != "":
 		cb, err := knownhosts.New(s.knownHosts)
