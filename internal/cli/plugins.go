@@ -4,6 +4,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/builders/amazon"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	dockerpp "github.com/bakehq/bake/postprocessors/docker"
 	"github.com/bakehq/bake/postprocessors/manifest"
@@ -16,7 +17,8 @@ import (
 func plugins() bake.Plugins {
 	return bake.Plugins{
 		Builders: map[string]func(bake.DecodeContext) (bake.Builder, hcl.Diagnostics){
-			"docker": dockerbuilder.New,
+			"docker":    dockerbuilder.New,
+			amazon.Type: amazon.New,
 		},
 		Provisioners: map[string]func(bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics){
 			"shell":  shell.New,

@@ -1,0 +1,221 @@
+package amazon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/bakehq/bake/bake"
+)
+
+// The EC2 calls the bake makes, grouped by what uses them. *ec2.Client
+// has them all; tests can give a step a fake of just its group.
+type (
+	imageFinder interface {
+		DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+		DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, opts ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
+	}
+	keyPairs interface {
+		ImportKeyPair(ctx context.Context, in *ec2.ImportKeyPairInput, opts ...func(*ec2.Options)) (*ec2.ImportKeyPairOutput, error)
+		DeleteKeyPair(ctx context.Context, in *ec2.DeleteKeyPairInput, opts ...func(*ec2.Options)) (*ec2.DeleteKeyPairOutput, error)
+	}
+	securityGroups interface {
+		CreateSecurityGroup(ctx context.Context, in *ec2.CreateSecurityGroupInput, opts ...func(*ec2.Options)) (*ec2.CreateSecurityGroupOutput, error)
+		AuthorizeSecurityGroupIngress(ctx context.Context, in *ec2.AuthorizeSecurityGroupIngressInput, opts ...func(*ec2.Options)) (*ec2.AuthorizeSecurityGroupIngressOutput, error)
+		DeleteSecurityGroup(ctx context.Context, in *ec2.DeleteSecurityGroupInput, opts ...func(*ec2.Options)) (*ec2.DeleteSecurityGroupOutput, error)
+		DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
+	}
+	instances interface {
+		RunInstances(ctx context.Context, in *ec2.RunInstancesInput, opts ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error)
+		DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, opts ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error)
+		TerminateInstances(ctx context.Context, in *ec2.TerminateInstancesInput, opts ...func(*ec2.Options)) (*ec2.TerminateInstancesOutput, error)
+		GetConsoleOutput(ctx context.Context, in *ec2.GetConsoleOutputInput, opts ...func(*ec2.Options)) (*ec2.GetConsoleOutputOutput, error)
+	}
+	images interface {
+		CreateImage(ctx context.Context, in *ec2.CreateImageInput, opts ...func(*ec2.Options)) (*ec2.CreateImageOutput, error)
+		CopyImage(ctx context.Context, in *ec2.CopyImageInput, opts ...func(*ec2.Options)) (*ec2.CopyImageOutput, error)
+		DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+		DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, opts ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+		DescribeSnapshots(ctx context.Context, in *ec2.DescribeSnapshotsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
+		DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, opts ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
+		CreateTags(ctx context.Context, in *ec2.CreateTagsInput, opts ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+		EnableImageDeprecation(ctx context.Context, in *ec2.EnableImageDeprecationInput, opts ...func(*ec2.Options)) (*ec2.EnableImageDeprecationOutput, error)
+	}
+)
+
+// EC2 is what the bake needs of one region's EC2.
+type EC2 interface {
+	imageFinder
+	keyPairs
+	securityGroups
+	instances
+	images
+}
+
+// clients makes one EC2 client per region from the standard credential
+// chain (AWS_PROFILE or profile, AWS_REGION, AWS_ENDPOINT_URL, ...), and
+// counts the calls they make.
+type clients struct {
+	cfg   aws.Config
+	calls *callCounter
+
+	mu     sync.Mutex
+	byName map[string]EC2
+	// newClient is replaced in tests.
+	newClient func(region string) EC2
+}
+
+func loadClients(ctx context.Context, c *Config) (*clients, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if c.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(c.Region))
+	}
+	if c.Profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(c.Profile))
+	}
+	counter := &callCounter{byOp: map[string]int{}}
+	opts = append(opts, awsconfig.WithAPIOptions([]func(*middleware.Stack) error{counter.middleware}))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, bake.BadInputf("source %q: load AWS configuration (profile %q): %w", c.name, c.Profile, err)
+	}
+	if cfg.Region == "" {
+		return nil, bake.BadInputf("source %q: region is not set: set region in the source block or AWS_REGION", c.name)
+	}
+	cl := &clients{cfg: cfg, calls: counter, byName: map[string]EC2{}}
+	cl.newClient = func(region string) EC2 {
+		return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
+	}
+	return cl, nil
+}
+
+func (c *clients) region() string { return c.cfg.Region }
+
+// in returns the client for region.
+func (c *clients) in(region string) EC2 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.byName[region]; ok {
+		return cl
+	}
+	cl := c.newClient(region)
+	c.byName[region] = cl
+	return cl
+}
+
+// checkCredentials fails clearly when the credential chain finds none.
+func (c *clients) checkCredentials(ctx context.Context, name string) error {
+	if c.cfg.Credentials == nil {
+		return bake.BadInputf("source %q: credentials: no AWS credentials found: set profile (or AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", name)
+	}
+	if _, err := c.cfg.Credentials.Retrieve(ctx); err != nil {
+		return bake.BadInputf("source %q: credentials: no AWS credentials found (%v): set profile (or AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", name, shortErr(err))
+	}
+	return nil
+}
+
+// endpointHost is the host the EC2 API is reached at, for the local
+// address that the temporary security group admits.
+func (c *clients) endpointHost() string {
+	if c.cfg.BaseEndpoint != nil {
+		if u, err := url.Parse(*c.cfg.BaseEndpoint); err == nil && u.Hostname() != "" {
+			port := u.Port()
+			if port == "" {
+				port = "443"
+			}
+			return net.JoinHostPort(u.Hostname(), port)
+		}
+	}
+	return "ec2." + c.region() + ".amazonaws.com:443"
+}
+
+// callerCIDR is the address this machine reaches EC2 from, as a /32 (or
+// /128): the only source the temporary security group admits by default.
+// Dialling UDP sends nothing; it asks the kernel for the route.
+func callerCIDR(ctx context.Context, endpoint string) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", endpoint)
+	if err != nil {
+		return "", fmt.Errorf("find this machine's address towards %s: %w (set temporary_security_group_source_cidrs)", endpoint, err)
+	}
+	defer conn.Close()
+	ip := conn.LocalAddr().(*net.UDPAddr).IP
+	if ip.To4() != nil {
+		return ip.String() + "/32", nil
+	}
+	return ip.String() + "/128", nil
+}
+
+// callCounter counts API calls by operation (for the bench's figures).
+type callCounter struct {
+	mu   sync.Mutex
+	byOp map[string]int
+}
+
+func (c *callCounter) middleware(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("bakeCallCounter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			c.mu.Lock()
+			c.byOp[middleware.GetOperationName(ctx)]++
+			c.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+// Summary is "N calls (Op×n, ...)".
+func (c *callCounter) Summary() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	ops := make([]string, 0, len(c.byOp))
+	for op, n := range c.byOp {
+		total += n
+		ops = append(ops, fmt.Sprintf("%s=%d", op, n))
+	}
+	sort.Strings(ops)
+	return total, strings.Join(ops, " ")
+}
+
+// errCode is the AWS error code of err, or "".
+func errCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// isNotFound reports the *.NotFound codes, which cleanup takes as done.
+func isNotFound(err error) bool {
+	c := errCode(err)
+	return strings.HasSuffix(c, ".NotFound") || strings.HasSuffix(c, "NotFoundException")
+}
+
+// shortErr is err's message without the SDK's retry and request-id noise.
+func shortErr(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

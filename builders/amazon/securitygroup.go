@@ -1,0 +1,101 @@
+package amazon
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+)
+
+// createSecurityGroup makes a temporary security group that admits SSH
+// from temporary_security_group_source_cidrs, by default only from the
+// address this machine reaches EC2 from (never 0.0.0.0/0). With
+// security_group_ids set it makes none.
+func createSecurityGroup(ctx context.Context, s *state) error {
+	c := s.cfg
+	if len(c.SecurityGroupIDs) > 0 {
+		s.log.Info("using security_group_ids " + strings.Join(c.SecurityGroupIDs, ", "))
+		return nil
+	}
+	cidrs := c.SourceCIDRs
+	if len(cidrs) == 0 {
+		cidr, err := callerCIDR(ctx, s.cl.endpointHost())
+		if err != nil {
+			return err
+		}
+		cidrs = []string{cidr}
+	}
+	name := s.resourceName()
+	in := &ec2.CreateSecurityGroupInput{
+		GroupName:         aws.String(name),
+		Description:       aws.String("bake: temporary SSH access for bake " + s.bakeID + " of source " + c.name),
+		TagSpecifications: []types.TagSpecification{tagSpec(types.ResourceTypeSecurityGroup, s.runTags())},
+	}
+	if c.VPCID != "" {
+		in.VpcId = aws.String(c.VPCID)
+	}
+	out, err := s.api.CreateSecurityGroup(ctx, in)
+	if err != nil {
+		return fmt.Errorf("create security group %s: %w", name, err)
+	}
+	s.groupID = aws.ToString(out.GroupId)
+	perm := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(c.SSHPort)), ToPort: aws.Int32(int32(c.SSHPort))}
+	for _, cidr := range cidrs {
+		r := aws.String(cidr)
+		if strings.Contains(cidr, ":") {
+			perm.Ipv6Ranges = append(perm.Ipv6Ranges, types.Ipv6Range{CidrIpv6: r, Description: aws.String("bake build")})
+		} else {
+			perm.IpRanges = append(perm.IpRanges, types.IpRange{CidrIp: r, Description: aws.String("bake build")})
+		}
+	}
+	if _, err := s.api.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: out.GroupId, IpPermissions: []types.IpPermission{perm},
+	}); err != nil {
+		return fmt.Errorf("let ssh into security group %s: %w", s.groupID, err)
+	}
+	s.log.Info(fmt.Sprintf("security group %s admits tcp/%d from %s only (temporary_security_group_source_cidrs to change)",
+		s.groupID, c.SSHPort, strings.Join(cidrs, ", ")))
+	return nil
+}
+
+// deleteSecurityGroup removes the temporary group, and any group of this
+// bake whose CreateSecurityGroup answer was lost. EC2 refuses while a
+// terminating instance still uses it, so it retries for a while.
+func deleteSecurityGroup(ctx context.Context, s *state) error {
+	if len(s.cfg.SecurityGroupIDs) > 0 {
+		return nil
+	}
+	ids := map[string]bool{}
+	if s.groupID != "" {
+		ids[s.groupID] = true
+	}
+	out, err := s.api.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: s.runFilters()})
+	if err != nil {
+		return fmt.Errorf("find this bake's security groups: %w", err)
+	}
+	for _, g := range out.SecurityGroups {
+		ids[aws.ToString(g.GroupId)] = true
+	}
+	for _, id := range sortedKeys(ids) {
+		err := poll(ctx, s.log, "security group "+id+" deleted", time.Minute, func(ctx context.Context) (bool, string, error) {
+			_, err := s.api.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
+			switch {
+			case err == nil || isNotFound(err):
+				return true, "", nil
+			case errCode(err) == "DependencyViolation":
+				return false, "in use", nil
+			}
+			return false, "", err
+		})
+		if err != nil {
+			return fmt.Errorf("delete security group %s: %w", id, err)
+		}
+		s.log.Info("security group " + id + " deleted")
+	}
+	s.groupID = ""
+	return nil
+}
