@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/go-connections/nat"
+	"github.com/google/uuid"
 	"github.com/hashicorp/hcl/v2"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -41,6 +42,7 @@ type API interface {
 	ContainerInspect(ctx context.Context, containerID string) (types.ContainerJSON, error)
 	ContainerCommit(ctx context.Context, containerID string, options container.CommitOptions) (container.CommitResponse, error)
 	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
 }
 
 // Builder builds one docker source.
@@ -179,10 +181,13 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 		os, arch, _ := strings.Cut(b.cfg.Platform, "/")
 		platform = &ocispec.Platform{OS: os, Architecture: arch}
 	}
-	name := fmt.Sprintf("bake-%s-%s", sanitize(b.cfg.name), b.runUUID[:8])
+	name := fmt.Sprintf("bake-%s-%s", sanitize(b.cfg.name), uuid.NewString()[:13])
+	m.name = name
 	created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
 	if err != nil {
-		return nil, fmt.Errorf("create build container from %s: %w", from, err)
+		// The engine may have made the container before the request was
+		// cut off (Ctrl-C): the machine's Destroy finds it by label.
+		return m, fmt.Errorf("create build container from %s: %w", from, err)
 	}
 	m.id = created.ID
 	if err := api.ContainerStart(ctx, m.id, container.StartOptions{}); err != nil {
@@ -225,6 +230,9 @@ func sshPort(c *Config) int {
 }
 
 type machine struct {
+	// name is the build container's, unique, so that cleanup finds exactly
+	// its own container even when its create was cut off.
+	name  string
 	b     *Builder
 	api   API
 	log   bake.Log
@@ -327,6 +335,19 @@ func (m *machine) Destroy(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("remove untagged image %s: %w", short(m.image), err))
 		} else {
 			m.image = ""
+		}
+	}
+	// A create cut off by Ctrl-C may still have made a container.
+	left, err := m.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", bake.LabelRun+"="+m.b.runUUID),
+		filters.Arg("name", "^/"+m.name+"$"),
+	)})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list this run's containers: %w", err))
+	}
+	for _, c := range left {
+		if err := m.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove build container %s: %w", short(c.ID), err))
 		}
 	}
 	// A commit cut off by Ctrl-C may still have finished in the engine.
