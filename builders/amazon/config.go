@@ -45,12 +45,12 @@ type Config struct {
 	// default the address this machine reaches EC2 from, never 0.0.0.0/0.
 	SourceCIDRs []string `hcl:"temporary_security_group_source_cidrs,optional"`
 
-	UserData                   string               `hcl:"user_data,optional"`
-	LaunchBlockDeviceMappings  []BlockDeviceMapping `hcl:"launch_block_device_mappings,block"`
-	SSHUsername                string               `hcl:"ssh_username,optional"`
-	SSHInterface               string               `hcl:"ssh_interface,optional"`
-	SSHPort                    int                  `hcl:"ssh_port,optional"`
-	SSHTimeout                 string               `hcl:"ssh_timeout,optional"`
+	UserData                  string               `hcl:"user_data,optional"`
+	LaunchBlockDeviceMappings []BlockDeviceMapping `hcl:"launch_block_device_mappings,block"`
+	SSHUsername               string               `hcl:"ssh_username,optional"`
+	SSHInterface              string               `hcl:"ssh_interface,optional"`
+	SSHPort                   int                  `hcl:"ssh_port,optional"`
+	SSHTimeout                string               `hcl:"ssh_timeout,optional"`
 	// bake: how long to wait for the host key fingerprints on the
 	// instance's console (default 5m).
 	HostKeyTimeout string `hcl:"host_key_timeout,optional"`

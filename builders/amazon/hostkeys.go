@@ -2,6 +2,7 @@ package amazon
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -42,16 +43,17 @@ func readHostKeys(ctx context.Context, s *state) error {
 		s.log.Info(fmt.Sprintf("host keys of %s pinned from its console: %s", s.instanceID, strings.Join(s.hostKeys, ", ")))
 		return nil
 	}
-	if ctx.Err() == nil && s.cfg.InsecureSkipHostKeyCheck {
+	var wt *WaitTimeout
+	if !errors.As(err, &wt) {
+		return err // the API failed, or the bake was interrupted
+	}
+	if s.cfg.InsecureSkipHostKeyCheck {
 		s.log.Warn(fmt.Sprintf("no host key fingerprints on the console of %s within host_key_timeout %s; insecure_skip_host_key_check = true: connecting WITHOUT verifying the host key", s.instanceID, s.cfg.hostKeyTO))
 		return nil
 	}
-	if ctx.Err() == nil {
-		return fmt.Errorf("no ssh host key fingerprints between %s and %s on the console of %s within host_key_timeout %s: "+
-			"the AMI must print them at boot (cloud-init does); raise host_key_timeout, or (unsafe) set insecure_skip_host_key_check = true: %w",
-			fingerprintsBegin, fingerprintsEnd, s.instanceID, s.cfg.hostKeyTO, err)
-	}
-	return err
+	return fmt.Errorf("no ssh host key fingerprints between %s and %s on the console of %s within host_key_timeout %s: "+
+		"the AMI must print them at boot (cloud-init does); raise host_key_timeout, or (unsafe) set insecure_skip_host_key_check = true",
+		fingerprintsBegin, fingerprintsEnd, s.instanceID, s.cfg.hostKeyTO)
 }
 
 // ParseFingerprints returns the SHA256 fingerprints of the last block of

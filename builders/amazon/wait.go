@@ -23,7 +23,7 @@ const (
 // wall time to find bake's own overhead).
 func poll(ctx context.Context, log bake.Log, what string, timeout time.Duration, check func(context.Context) (done bool, progress string, err error)) error {
 	start := time.Now()
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("gave up after %s waiting for %s", timeout, what))
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, &WaitTimeout{What: what, After: timeout})
 	defer cancel()
 	defer func() {
 		log.Event(bake.Event{Type: bake.EventInfo, Message: "waited for " + what,
@@ -63,3 +63,12 @@ func poll(ctx context.Context, log bake.Log, what string, timeout time.Duration,
 		}
 	}
 }
+
+// WaitTimeout is a wait that gave up: what it waited for did not happen
+// within its timeout.
+type WaitTimeout struct {
+	What  string
+	After time.Duration
+}
+
+func (e *WaitTimeout) Error() string { return fmt.Sprintf("gave up after %s waiting for %s", e.After, e.What) }
