@@ -2,8 +2,8 @@ package amazon
 
 import (
 	"context"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 

@@ -71,4 +71,6 @@ type WaitTimeout struct {
 	After time.Duration
 }
 
-func (e *WaitTimeout) Error() string { return fmt.Sprintf("gave up after %s waiting for %s", e.After, e.What) }
+func (e *WaitTimeout) Error() string {
+	return fmt.Sprintf("gave up after %s waiting for %s", e.After, e.What)
+}
