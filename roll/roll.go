@@ -443,7 +443,7 @@ func (r *Roller) shift(ctx context.Context, st *State, sum *Summary) error {
 	st.Weight = cur[green.Slot]
 	var waited time.Duration
 	for i, w := range steps {
-		if w <= st.Weight && st.Weight > 0 {
+		if w <= st.Weight {
 			continue
 		}
 		done := r.step(fmt.Sprintf("shift %d%%", w))
@@ -498,7 +498,11 @@ func (r *Roller) shift(ctx context.Context, st *State, sum *Summary) error {
 		waited += time.Since(t0)
 		done(nil)
 	}
-	return nil
+	if st.Weight >= 100 { // a resumed roll whose last switch was made
+		st.Promoted = time.Now().UTC()
+		return r.save(ctx, st, PhasePromoted)
+	}
+	return fmt.Errorf("traffic on green is %d%% after the last step: the steps must end at 100", st.Weight)
 }
 
 // watch keeps an eye on green for d (or, with manual, until `roll
