@@ -40,6 +40,14 @@ type StepCache interface {
 	BootCached(ctx context.Context, base Base, key string, log Log) (Machine, error)
 }
 
+// ArtifactFinder is implemented by builders that can find an artifact
+// they made earlier from the same inputs, for bake build
+// --skip-unchanged: an image or AMI labelled with the fingerprint, in
+// the place the source publishes to. It returns nil when there is none.
+type ArtifactFinder interface {
+	FindArtifact(ctx context.Context, fingerprint string) (*Artifact, error)
+}
+
 // Checkpointer is a Machine that can save its current state under key.
 type Checkpointer interface {
 	Checkpoint(ctx context.Context, key, comment string) error

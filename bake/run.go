@@ -71,6 +71,10 @@ type RunOptions struct {
 	// this long (saving costs about a second; a quicker step is cheaper to
 	// run again). Default DefaultCacheMinDuration.
 	CacheMinDuration time.Duration
+	// SkipUnchanged skips a job whose builder (an ArtifactFinder) finds an
+	// artifact with the job's fingerprint; the result then has Skipped
+	// set and Artifact is the one found. Nothing is booted.
+	SkipUnchanged bool
 }
 
 // Result is how a job ended.
@@ -79,6 +83,11 @@ type Result struct {
 	Artifact *Artifact
 	Err      error
 	Elapsed  time.Duration
+	// Skipped: an artifact with this fingerprint exists (Artifact).
+	Skipped bool
+	// Base and Fingerprint are what the job resolved, when it got that far.
+	Base        Base
+	Fingerprint string
 }
 
 // CheckNames refuses jobs whose artifacts would get the same name.
@@ -156,6 +165,20 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 	if err != nil {
 		res.Err = BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", j.Name, err))
 		return res
+	}
+	res.Base, res.Fingerprint = base, fp
+	if f, ok := j.Builder.(ArtifactFinder); ok && o.SkipUnchanged {
+		found, err := f.FindArtifact(ctx, fp)
+		if err != nil {
+			res.Err = fmt.Errorf("build %s: look for an artifact with fingerprint %s: %w", j.Name, fp, err)
+			return res
+		}
+		if found != nil {
+			res.Artifact, res.Skipped = found, true
+			log.Event(Event{Type: EventSkipped, Message: "unchanged: " + found.String() + " has the same inputs",
+				Fields: map[string]string{"artifact_id": found.ID, "version": found.Version, "fingerprint": fp}})
+			return res
+		}
 	}
 
 	keys := CacheKeys(base, j)

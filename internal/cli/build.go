@@ -30,6 +30,9 @@ type buildFlags struct {
 	timeout  time.Duration
 	noCache  bool
 	onError  string
+	// skipUnchanged and patch are bake build --skip-unchanged / --patch.
+	skipUnchanged bool
+	patch         bool
 }
 
 func (f *buildFlags) addLoad(cmd *cobra.Command) {
@@ -57,6 +60,8 @@ func newBuildCmd(st Streams) *cobra.Command {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 30m")
 	cmd.Flags().StringVar(&f.onError, "on-error", bake.OnErrorCleanup, "after a failed bake: cleanup removes what it made; abort keeps it (e.g. the instance) for debugging and prints how to remove it")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "neither use nor fill the step cache")
+	cmd.Flags().BoolVar(&f.skipUnchanged, "skip-unchanged", false, "skip a source when an image with the same fingerprint (base, config, uploaded files) exists, in the registry for sources that push")
+	cmd.Flags().BoolVar(&f.patch, "patch", false, "apply the security-patches recipe last, to every source")
 	return cmd
 }
 
@@ -102,6 +107,11 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	if err != nil {
 		return bake.BadInput(errors.New(redact.String(err.Error())))
 	}
+	if f.patch {
+		if err := addPatch(jobs, cfg.Dir); err != nil {
+			return bake.BadInput(err)
+		}
+	}
 
 	if err := bake.CheckNames(jobs, version); err != nil {
 		return err
@@ -128,7 +138,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	}
 	results := bake.Run(ctx, jobs, bake.RunOptions{
 		Parallel: parallel, Reporter: r, Version: version, BuildTime: buildTime, RunUUID: runUUID,
-		Revision: rev, SourceURL: gitSource(cfg.Dir, path), Cache: !f.noCache,
+		Revision: rev, SourceURL: gitSource(cfg.Dir, path), Cache: !f.noCache, SkipUnchanged: f.skipUnchanged,
 	})
 	if !f.noCache {
 		if err := boundCache(context.WithoutCancel(ctx), st); err != nil {
@@ -153,6 +163,12 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 			continue
 		}
 		a := res.Artifact
+		if res.Skipped {
+			if !f.json {
+				fmt.Fprintf(st.Out, "%s: unchanged, skipped: %s has the same fingerprint (%s)\n", res.Job.Name, a, shortID(res.Fingerprint))
+			}
+			continue
+		}
 		entries = append(entries, a.Entry(nil))
 		if !f.json {
 			fmt.Fprintf(st.Out, "%s: %s (%s)\n", res.Job.Name, a, shortID(a.ID))

@@ -88,6 +88,11 @@ func newRoot(st Streams) *cobra.Command {
 		newSimCmd(st),
 		newRecipeCmd(st),
 		newCacheCmd(st),
+		newImagesCmd(st),
+		newPromoteCmd(st),
+		newPruneCmd(st),
+		newRebuildCmd(st),
+		newOutdatedCmd(st),
 	)
 	return root
 }

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/bakehq/bake/images"
+)
+
+func newOutdatedCmd(st Streams) *cobra.Command {
+	var parallel int
+	cmd := &cobra.Command{
+		Use:   "outdated FILE|DIR",
+		Short: "report, per source, whether a newer base exists and how many security updates are pending",
+		Long: "For each source of each bake under DIR: the base it would start from now against the one its newest\n" +
+			"image was baked on, and the package updates apt offers in that image (or in the base, when it was never\n" +
+			"baked), counted in a throw-away container. Nothing is baked. Exit 1 when a check failed.",
+		Args: exactlyOneArg("a bake file or directory"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runOutdated(cmd.Context(), st, args[0], parallel)
+		},
+	}
+	cmd.Flags().IntVar(&parallel, "parallel", 2, "sources checked at once")
+	return cmd
+}
+
+func runOutdated(ctx context.Context, st Streams, path string, parallel int) error {
+	dirs, err := findBakes(path)
+	if err != nil {
+		return err
+	}
+	api, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	store := &images.Docker{API: api}
+	runUUID := uuid.NewString()
+	cs := expandBakes(path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
+	type row struct {
+		latest  string
+		newBase string
+		updates string
+		verdict string
+	}
+	rows := map[*candidate]*row{}
+	for _, c := range cs {
+		rows[c] = &row{latest: "-", newBase: "-", updates: "-"}
+	}
+	each(ctx, cs, parallel, func(ctx context.Context, c *candidate) {
+		r := rows[c]
+		if c.job.BuilderType != "docker" {
+			c.err = fmt.Errorf("build %s: outdated checks only Docker sources so far", c.job.Name)
+			return
+		}
+		base, err := c.job.Builder.Resolve(ctx)
+		if err != nil {
+			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+			return
+		}
+		prev := previous(ctx, store, c.job, "")
+		check := base.Digest
+		var why []string
+		if prev != nil {
+			r.latest, check = prev.Version, prev.ID
+			if prev.BaseDigest != base.Digest {
+				r.newBase = fmt.Sprintf("yes: %s→%s", shortID(prev.BaseDigest), shortID(base.Digest))
+				why = append(why, "newer base")
+			} else {
+				r.newBase = "no"
+			}
+		} else {
+			why = append(why, "never baked")
+		}
+		u, err := images.CheckUpdates(ctx, api, check, runUUID)
+		if err != nil {
+			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+			return
+		}
+		switch {
+		case u.Unsupported:
+			r.updates = "not checked (no apt-get)"
+		default:
+			r.updates = fmt.Sprintf("%d (%d security)", u.Pending, u.Security)
+			if u.Pending > 0 {
+				why = append(why, "updates pending")
+			}
+		}
+		r.verdict = "up to date"
+		if len(why) > 0 {
+			r.verdict = "rebuild: " + strings.Join(why, ", ")
+		}
+	})
+	w := tabwriter.NewWriter(st.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "BAKE\tSOURCE\tNEWEST\tNEWER BASE\tUPDATES\tVERDICT")
+	failed := 0
+	for _, c := range cs {
+		r := rows[c]
+		name := "-"
+		if c.job != nil {
+			name = c.job.Name
+		}
+		verdict := r.verdict
+		if c.err != nil {
+			failed++
+			verdict = "failed: " + oneLine(c.err.Error())
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.bake, name, r.latest, r.newBase, r.updates, verdict)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return &exitError{code: ExitFailed}
+	}
+	return nil
+}

@@ -1,0 +1,397 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/bake/config"
+	"github.com/bakehq/bake/images"
+)
+
+type rebuildFlags struct {
+	nightly      bool
+	parallel     int
+	version      string
+	patch        bool
+	checkUpdates bool
+	manifest     string
+	timeout      time.Duration
+	noCache      bool
+	json         bool
+}
+
+func newRebuildCmd(st Streams) *cobra.Command {
+	var f rebuildFlags
+	cmd := &cobra.Command{
+		Use:   "rebuild DIR --nightly [-parallel N]",
+		Short: "rebake every bake under DIR whose inputs or base changed (or with pending updates), skipping the rest",
+		Long: "Every directory under DIR that holds bake files is one bake, read as bake build DIR reads it.\n" +
+			"With --nightly a source is rebaked only when no image with its fingerprint exists (its base, bake file\n" +
+			"or uploaded files changed) or, with --check-updates, when its newest image has pending package updates;\n" +
+			"without it every source is rebaked. A summary table goes to stdout; the exit code is 1 if any failed.",
+		Args: exactlyOneArg("a directory of bakes"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRebuild(cmd.Context(), st, args[0], f)
+		},
+	}
+	cmd.Flags().BoolVar(&f.nightly, "nightly", false, "skip sources whose fingerprint already has an image and which have no pending updates")
+	cmd.Flags().IntVar(&f.parallel, "parallel", 2, "sources checked and baked at once")
+	cmd.Flags().StringVar(&f.version, "version", "", "the version rebaked images are tagged with (default YYYYMMDD.HHMMSS-GITSHA)")
+	cmd.Flags().BoolVar(&f.patch, "patch", false, "apply the security-patches recipe last, to every source")
+	cmd.Flags().BoolVar(&f.checkUpdates, "check-updates", false, "start each unchanged source's newest image and rebake it when apt has updates pending (needs the Debian mirror)")
+	cmd.Flags().StringVar(&f.manifest, "manifest", "", "record rebaked artifacts in this manifest file")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 2h")
+	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "neither use nor fill the step cache")
+	cmd.Flags().BoolVar(&f.json, "json", false, "progress as JSON events on stderr")
+	return cmd
+}
+
+// findBakes lists the bakes under root: root itself when it is a file,
+// else every directory under it that holds bake files (hidden ones
+// skipped), sorted.
+func findBakes(root string) ([]string, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, bake.BadInputf("%s: %w", root, err)
+	}
+	if !info.IsDir() {
+		return []string{root}, nil
+	}
+	seen := map[string]bool{}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".bake.hcl") || strings.HasSuffix(p, ".pkr.hcl")) {
+			seen[filepath.Dir(p)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look for bake files under %s: %w", root, err)
+	}
+	var out []string
+	for d := range seen {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, bake.BadInputf("no bake files (*.bake.hcl, *.pkr.hcl) under %s", root)
+	}
+	return out, nil
+}
+
+// candidate is one source of one bake, and what the plan found for it.
+type candidate struct {
+	bake string // the bake's directory, as shown
+	job  *bake.Job
+	base bake.Base
+	fp   string
+	// found is an artifact with the same fingerprint.
+	found   *bake.Artifact
+	updates *images.Updates
+	rebuild bool
+	reason  string
+	err     error
+
+	// After the bake.
+	result *bake.Result
+}
+
+type expandOptions struct {
+	version   string
+	buildTime time.Time
+	runUUID   string
+	patch     bool
+}
+
+// expandBakes loads each bake and expands its jobs; a bake that does not
+// load is one failed candidate.
+func expandBakes(root string, dirs []string, o expandOptions) []*candidate {
+	var out []*candidate
+	for _, dir := range dirs {
+		show, err := filepath.Rel(root, dir)
+		if err != nil || show == "." {
+			show = dir
+		}
+		cfg, err := config.Load(config.Options{Path: dir, Env: os.Environ()})
+		var jobs []*bake.Job
+		if err == nil {
+			jobs, err = cfg.Jobs(config.ExpandOptions{Plugins: plugins(), Version: o.version, BuildTime: o.buildTime, RunUUID: o.runUUID})
+			if err != nil {
+				err = bake.BadInput(errors.New(bake.NewRedactor(cfg.Secrets()).String(err.Error())))
+			}
+		}
+		if err == nil && o.patch {
+			err = addPatch(jobs, cfg.Dir)
+		}
+		if err != nil {
+			out = append(out, &candidate{bake: show, err: err})
+			continue
+		}
+		for _, j := range jobs {
+			out = append(out, &candidate{bake: show, job: j})
+		}
+	}
+	return out
+}
+
+// each runs f for every candidate that has a job and no error yet, at
+// most n at once.
+func each(ctx context.Context, cs []*candidate, n int, f func(context.Context, *candidate)) {
+	sem := make(chan struct{}, max(n, 1))
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		if c.job == nil || c.err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				c.err = context.Cause(ctx)
+				return
+			}
+			defer func() { <-sem }()
+			f(ctx, c)
+		}()
+	}
+	wg.Wait()
+}
+
+// resolve finds a candidate's base and fingerprint and looks for an
+// artifact with that fingerprint. Nothing boots.
+func resolve(ctx context.Context, c *candidate) {
+	base, err := c.job.Builder.Resolve(ctx)
+	if err != nil {
+		c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+		return
+	}
+	fp, err := bake.Fingerprint(base, c.job)
+	if err != nil {
+		c.err = bake.BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", c.job.Name, err))
+		return
+	}
+	c.base, c.fp = base, fp
+	finder, ok := c.job.Builder.(bake.ArtifactFinder)
+	if !ok {
+		return
+	}
+	found, err := finder.FindArtifact(ctx, fp)
+	if err != nil {
+		c.err = fmt.Errorf("build %s: look for an image with fingerprint %s: %w", c.job.Name, shortID(fp), err)
+		return
+	}
+	c.found = found
+}
+
+// previous is the newest earlier version of a job, for saying why it
+// is rebaked.
+func previous(ctx context.Context, s images.Store, job *bake.Job, except string) *images.Version {
+	if s == nil || job.BuilderType != "docker" {
+		return nil
+	}
+	repo := ""
+	if n, ok := job.Builder.(bake.Namer); ok {
+		if names := n.ArtifactNames("x"); len(names) > 0 {
+			repo = strings.TrimSuffix(names[0], ":x")
+		}
+	}
+	vs, err := s.List(ctx, job.Name)
+	if err != nil {
+		return nil
+	}
+	for _, v := range vs {
+		if v.Name == job.Name && v.Repository == repo && v.Version != except {
+			return &v
+		}
+	}
+	return nil
+}
+
+// changeReason says what changed since prev.
+func changeReason(prev *images.Version, base bake.Base, fp string) string {
+	switch {
+	case prev == nil:
+		return "never baked"
+	case prev.BaseDigest != base.Digest:
+		return fmt.Sprintf("newer base: %s is %s, %s was baked on %s", base.Name, shortID(base.Digest), prev.Version, shortID(prev.BaseDigest))
+	default:
+		return fmt.Sprintf("inputs changed since %s (fingerprint %s, was %s)", prev.Version, shortID(fp), shortID(prev.Fingerprint))
+	}
+}
+
+// withoutCache hides a builder's step cache: a rebake for pending updates
+// must run every step again.
+type withoutCache struct{ bake.Builder }
+
+func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) error {
+	start := time.Now()
+	if f.parallel < 1 {
+		return bake.BadInputf("-parallel %d: want 1 or more", f.parallel)
+	}
+	dirs, err := findBakes(root)
+	if err != nil {
+		return err
+	}
+	buildTime := time.Now().UTC()
+	rev := gitRevision(root)
+	version := f.version
+	if version == "" {
+		version = DefaultVersion(buildTime, rev)
+	}
+	if err := checkVersion(version); err != nil {
+		return err
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, f.timeout, fmt.Errorf("timed out after --timeout %s", f.timeout))
+		defer cancel()
+	}
+	runUUID := uuid.NewString()
+	cs := expandBakes(root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
+
+	var store images.Store
+	var engine images.ContainerAPI
+	if api, err := dockerClient(); err == nil {
+		store, engine = &images.Docker{API: api}, api
+	}
+
+	// Plan: resolve every source and look for its fingerprint.
+	each(ctx, cs, f.parallel, func(ctx context.Context, c *candidate) {
+		if !f.nightly {
+			c.rebuild, c.reason = true, "rebuild of everything (no --nightly)"
+			return
+		}
+		resolve(ctx, c)
+		if c.err != nil {
+			return
+		}
+		if c.found == nil {
+			c.rebuild = true
+			prev := previous(ctx, store, c.job, "")
+			c.reason = changeReason(prev, c.base, c.fp)
+			return
+		}
+		c.reason = fmt.Sprintf("unchanged: %s has fingerprint %s", c.found, shortID(c.fp))
+		if !f.checkUpdates {
+			return
+		}
+		if c.found.BuilderType != "docker" || engine == nil {
+			c.reason += "; updates not checked (only Docker images are)"
+			return
+		}
+		u, err := images.CheckUpdates(ctx, engine, c.found.ID, runUUID)
+		if err != nil {
+			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+			return
+		}
+		c.updates = &u
+		if u.Pending > 0 {
+			c.rebuild = true
+			c.reason = fmt.Sprintf("%d updates pending (%d security) in %s", u.Pending, u.Security, c.found)
+			c.job.Builder = withoutCache{c.job.Builder}
+			return
+		}
+		c.reason += ", no updates pending"
+	})
+
+	var jobs []*bake.Job
+	var rebuild []*candidate
+	for _, c := range cs {
+		if c.err == nil && c.rebuild {
+			jobs = append(jobs, c.job)
+			rebuild = append(rebuild, c)
+		}
+	}
+	if err := bake.CheckNames(jobs, version); err != nil {
+		return err
+	}
+	if len(jobs) > 0 {
+		rep := newReporter(st.Err, f.json, !f.json && IsTerminal(st.Err))
+		results := bake.Run(ctx, jobs, bake.RunOptions{
+			Parallel: f.parallel, Reporter: rep, Version: version, BuildTime: buildTime, RunUUID: runUUID,
+			Revision: rev, SourceURL: gitSource(root, root), Cache: !f.noCache,
+		})
+		rep.Close()
+		for i := range results {
+			rebuild[i].result = &results[i]
+		}
+	}
+
+	var entries []bake.ManifestEntry
+	failed, badInput := 0, 0
+	w := tabwriter.NewWriter(st.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "BAKE\tSOURCE\tRESULT\tVERSION\tTIME\tREASON")
+	rebuilt, skipped := 0, 0
+	for _, c := range cs {
+		name, result, ver, took, reason := "-", "", "-", "-", c.reason
+		if c.job != nil {
+			name = c.job.Name
+		}
+		err := c.err
+		if err == nil && c.result != nil && c.result.Err != nil {
+			err = c.result.Err
+		}
+		switch {
+		case err != nil:
+			result, reason = "failed", oneLine(err.Error())
+			failed++
+			if bake.IsBadInput(err) {
+				badInput++
+			}
+		case c.rebuild:
+			result, ver, took = "rebuilt", version, c.result.Elapsed.Round(100*time.Millisecond).String()
+			rebuilt++
+			entries = append(entries, c.result.Artifact.Entry(map[string]string{"reason": c.reason}))
+		default:
+			result, ver = "skipped", c.found.Version
+			skipped++
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.bake, name, result, ver, took, reason)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(st.Out, "%d rebuilt, %d skipped, %d failed in %s\n", rebuilt, skipped, failed, time.Since(start).Round(100*time.Millisecond))
+	if f.manifest != "" && len(entries) > 0 {
+		if err := bake.AppendManifest(f.manifest, entries...); err != nil {
+			return err
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case badInput == failed:
+		return &exitError{code: ExitBadInput}
+	default:
+		return &exitError{code: ExitFailed}
+	}
+}
+
+// oneLine keeps a table row on one line: the first line of a message.
+func oneLine(s string) string {
+	first, rest, _ := strings.Cut(s, "\n")
+	if rest != "" {
+		first += " ..."
+	}
+	return first
+}
