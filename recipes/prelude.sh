@@ -271,8 +271,7 @@ _apt_update() {
 	[ -z "$_bake_apt_updated" ] || return 0
 	# apt-get update exits 0 when an index failed to download; say so here
 	# rather than as "unable to locate package" later.
-	apt-get update -q >"$_bake_tmp/update" 2>&1 || { cat "$_bake_tmp/update"; return 1; }
-	cat "$_bake_tmp/update"
+	apt-get update -q 2>&1 | tee "$_bake_tmp/update"
 	if grep -q '^\(W: Failed to fetch\|E: \|Err:\)' "$_bake_tmp/update"; then
 		echo "apt-get update could not fetch every index: check the network, the mirror and any proxy (http_proxy)" >&2
 		return 1

@@ -94,7 +94,7 @@ exec haproxy -db -f /tmp/backend.cfg </dev/null >/tmp/backend.log 2>&1`
 			h.execUntil(t, ctx, "cat /etc/timezone; date +%Z", "Europe/Berlin", "")
 			h.execUntil(t, ctx, "id -nG alice", "sudo", "")
 			h.execUntil(t, ctx, "stat -c '%a %U' /home/alice/.ssh/authorized_keys", "600 alice", "")
-			h.execUntil(t, ctx, "ssh-keygen -A >/dev/null && sshd -t && sshd -T | grep -x 'passwordauthentication no'", "passwordauthentication no", "")
+			h.execUntil(t, ctx, "mkdir -p /run/sshd && ssh-keygen -A >/dev/null && sshd -t && sshd -T | grep -x 'passwordauthentication no'", "passwordauthentication no", "")
 			h.execUntil(t, ctx, "sshd -T | grep -x 'permitrootlogin no'", "permitrootlogin no", "")
 		}},
 	{recipe: "security-patches",
