@@ -1,10 +1,13 @@
 package recipes
 
 import (
+	"bytes"
+	"io/fs"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -326,4 +329,22 @@ func FuzzParseFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLibraryIsFormatted: the built-in recipes are in canonical HCL style.
+func TestLibraryIsFormatted(t *testing.T) {
+	t.Parallel()
+	files, err := fs.Glob(builtinFS, "library/*.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src, err := builtinFS.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hclwrite.Format(src); !bytes.Equal(got, src) {
+			t.Errorf("%s is not formatted as hclwrite.Format would", f)
+		}
+	}
 }

@@ -11,8 +11,9 @@ recipe "haproxy" {
   EOT
 
   param "port" {
-    type    = number
-    default = 80
+    description = "the port the frontend listens on"
+    type        = number
+    default     = 80
   }
   param "backends" {
     type        = list(string)
@@ -23,14 +24,16 @@ recipe "haproxy" {
     }
   }
   param "mode" {
-    default = "http"
+    description = "http or tcp"
+    default     = "http"
     validation {
       condition     = contains(["http", "tcp"], param.mode)
       error_message = "mode must be http or tcp"
     }
   }
   param "balance" {
-    default = "roundrobin"
+    description = "the balance algorithm: roundrobin, leastconn, source..."
+    default     = "roundrobin"
   }
 
   package "haproxy" {}

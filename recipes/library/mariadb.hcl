@@ -12,14 +12,17 @@ recipe "mariadb" {
   EOT
 
   param "bind_address" {
-    default = "127.0.0.1"
+    description = "the address the server listens on"
+    default     = "127.0.0.1"
   }
   param "port" {
-    type    = number
-    default = 3306
+    description = "the port the server listens on"
+    type        = number
+    default     = 3306
   }
   param "innodb_buffer_pool_size" {
-    default = "128M"
+    description = "InnoDB's buffer pool, e.g. 512M"
+    default     = "128M"
   }
 
   package "mariadb-server" {}

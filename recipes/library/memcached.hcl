@@ -11,8 +11,9 @@ recipe "memcached" {
   EOT
 
   param "port" {
-    type    = number
-    default = 11211
+    description = "the port memcached listens on"
+    type        = number
+    default     = 11211
   }
   param "listen" {
     default     = "127.0.0.1"
@@ -28,8 +29,9 @@ recipe "memcached" {
     }
   }
   param "max_connections" {
-    type    = number
-    default = 1024
+    description = "the most clients at once"
+    type        = number
+    default     = 1024
   }
 
   package "memcached" {}

@@ -11,15 +11,17 @@ recipe "php-fpm" {
   EOT
 
   param "port" {
-    type    = number
-    default = 80
+    description = "the port nginx listens on"
+    type        = number
+    default     = 80
   }
   param "php_version" {
     default     = "8.2"
     description = "the distribution's PHP version (8.2 on Debian bookworm)"
   }
   param "root" {
-    default = "/var/www/php"
+    description = "the directory of the PHP site"
+    default     = "/var/www/php"
   }
   param "index_php" {
     default     = "<?php\necho \"php-fpm \" . PHP_VERSION . \"\\n\";\n"

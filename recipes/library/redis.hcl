@@ -12,8 +12,9 @@ recipe "redis" {
   EOT
 
   param "port" {
-    type    = number
-    default = 6379
+    description = "the port redis listens on"
+    type        = number
+    default     = 6379
   }
   param "bind" {
     default     = "127.0.0.1 -::1"

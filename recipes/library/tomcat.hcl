@@ -11,18 +11,21 @@ recipe "tomcat" {
   EOT
 
   param "port" {
-    type    = number
-    default = 8080
+    description = "the HTTP connector's port"
+    type        = number
+    default     = 8080
   }
   param "java_package" {
-    default = "default-jre-headless"
+    description = "the Java runtime package, for the java recipe"
+    default     = "default-jre-headless"
   }
   param "index_html" {
     default     = "<!doctype html>\n<title>tomcat</title>\n<p>tomcat, baked by bake.</p>\n"
     description = "the ROOT webapp's index.html; empty leaves it alone"
   }
   param "java_opts" {
-    default = "-Djava.awt.headless=true -XX:+UseContainerSupport"
+    description = "JAVA_OPTS for the JVM"
+    default     = "-Djava.awt.headless=true -XX:+UseContainerSupport"
   }
 
   include "java" {
