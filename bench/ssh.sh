@@ -96,8 +96,8 @@ sshd_pid=
 # --- 2. case (a) over SSH ----------------------------------------------------
 echo "timing 10 echo steps over SSH ($runs interleaved rounds)" >&2
 sed -e "s|@KEY@|$work/id|" -e "s|@PUB@|$(cat "$work/id.pub")|" "$root/bench/ssh/echo10-ssh.pkr.hcl.in" >"$work/echo10-ssh.pkr.hcl"
-bake_a="$work/bake build --manifest '' --version bench $root/bench/ssh/echo10.bake.hcl"
-bake_exec="$work/bake build --manifest '' --version bench --var communicator=docker --var repository=bench/ssh-a-exec $root/bench/ssh/echo10.bake.hcl"
+bake_a="$work/bake build --no-cache --manifest '' --version bench $root/bench/ssh/echo10.bake.hcl"
+bake_exec="$work/bake build --no-cache --manifest '' --version bench --var communicator=docker --var repository=bench/ssh-a-exec $root/bench/ssh/echo10.bake.hcl"
 images="bench/ssh-a:bench bench/ssh-a-exec:bench bench/ssh-a-packer:latest bench/ssh-a-floor:latest"
 rmi="docker rmi -f $images >/dev/null 2>&1 || true"
 floor="$root/bench/ssh/floor.sh $work/id $work/id.pub"

@@ -72,7 +72,7 @@ func TestHelloOverSSHSameAsExec(t *testing.T) {
 		})
 		var out bytes.Buffer
 		code := cli.Main(ctx, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out},
-			[]string{"build", "--manifest", "", "--version", "ssh-test", "--var", "repository=" + repo, dir})
+			[]string{"build", "--no-cache", "--manifest", "", "--version", "ssh-test", "--var", "repository=" + repo, dir})
 		if code != 0 {
 			t.Fatalf("bake build with communicator = %q exited %d:\n%s", communicator, code, out.String())
 		}

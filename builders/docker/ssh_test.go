@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 
@@ -25,6 +26,11 @@ const sshTestLabel = "dev.bake.test"
 // published on 127.0.0.1.
 func sshTestContainer(t *testing.T) (api *client.Client, id, addr string, exec *dockercomm.Comm) {
 	t.Helper()
+	return sshTestContainerFrom(t, "localbase/debian:bookworm")
+}
+
+func sshTestContainerFrom(t *testing.T, image string) (api *client.Client, id, addr string, exec *dockercomm.Comm) {
+	t.Helper()
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Skipf("docker engine not reachable: %v", err)
@@ -35,7 +41,6 @@ func sshTestContainer(t *testing.T) (api *client.Client, id, addr string, exec *
 	if _, err := api.Ping(ctx); err != nil {
 		t.Skipf("docker engine not reachable: %v", err)
 	}
-	const image = "localbase/debian:bookworm"
 	if _, err := api.ImageInspect(ctx, image); err != nil {
 		t.Skipf("base image %s is missing (make it with hack/base-image.sh): %v", image, err)
 	}
@@ -103,7 +108,19 @@ func waitNoSSHD(t *testing.T, exec bake.Communicator) {
 // provisions over it, and closing it leaves nothing of SSH in the
 // container that would be committed.
 func TestConnectSSH(t *testing.T) {
-	api, id, addr, exec := sshTestContainer(t)
+	for _, transport := range []string{"published port", "sshd -i over exec"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			api, id, addr, exec := sshTestContainer(t)
+			if transport == "sshd -i over exec" {
+				addr = ""
+			}
+			checkConnectSSH(t, api, id, addr, exec)
+		})
+	}
+}
+
+func checkConnectSSH(t *testing.T, api *client.Client, id, addr string, exec *dockercomm.Comm) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var infos []string
@@ -130,9 +147,22 @@ func TestConnectSSH(t *testing.T) {
 	if err := c.Upload(ctx, "/opt/greeting", strings.NewReader("hello\n"), bake.FileInfo{Mode: 0o644, Size: 6}); err != nil {
 		t.Fatal(err)
 	}
-	if got := execOut(t, exec, "cat /opt/greeting; ls -A /run/bake-ssh"); got != "hello\nauthorized_keys\nhost_ed25519\nmade-run-sshd\nsshd.log\nsshd.pid\nsshd_config\n" {
-		t.Errorf("container state while connected: %q", got)
+	want := "hello\nauthorized_keys\nhost_ed25519\nsshd.log\nsshd.pid\nsshd_config\n"
+	if addr == "" {
+		want = "hello\nauthorized_keys\nhost_ed25519\nsshd.log\nsshd_config\n"
 	}
+	if got := execOut(t, exec, "cat /opt/greeting; ls -A "+sshRunDir); got != want {
+		t.Errorf("container state while connected: %q, want %q", got, want)
+	}
+	var big strings.Builder
+	const size = 8 << 20
+	if err := c.Upload(ctx, "/opt/big", strings.NewReader(strings.Repeat("b", size)), bake.FileInfo{Mode: 0o600, Size: size}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Download(ctx, "/opt/big", &big); err != nil || big.Len() != size {
+		t.Fatalf("download: %v, %d bytes", err, big.Len())
+	}
+	execOut(t, c, "rm /opt/big")
 	mu.Lock()
 	if len(infos) == 0 || !strings.Contains(strings.Join(infos, "\n"), "pinned") {
 		t.Errorf("no info that the host key is pinned: %q", infos)
@@ -148,8 +178,8 @@ func TestConnectSSH(t *testing.T) {
 	// No sshd process, no file of bake's: only the upload differs from
 	// what docker exec would have left.
 	waitNoSSHD(t, exec)
-	if got := execOut(t, exec, "ls -d /run/sshd /run/bake-ssh 2>&1 || true"); strings.Count(got, "No such file") != 2 {
-		t.Errorf("after close: %q, want neither /run/sshd nor /run/bake-ssh", got)
+	if got := execOut(t, exec, "ls -d /run/sshd "+sshRunDir+" 2>&1 || true"); strings.Count(got, "No such file") != 2 {
+		t.Errorf("after close: %q, want neither /run/sshd nor %s", got, sshRunDir)
 	}
 	changes, err := api.ContainerDiff(ctx, id)
 	if err != nil {
@@ -185,7 +215,7 @@ func TestConnectSSHRefusals(t *testing.T) {
 		t.Errorf("unknown user refused after %s: it must not wait for ssh_timeout", d)
 	}
 	waitNoSSHD(t, exec)
-	if got := execOut(t, exec, "ls -d /run/bake-ssh /run/sshd 2>&1 || true"); strings.Count(got, "No such file") != 2 {
+	if got := execOut(t, exec, "ls -d "+sshRunDir+" /run/sshd 2>&1 || true"); strings.Count(got, "No such file") != 2 {
 		t.Errorf("after a failed connect: %q, want nothing of sshd left", got)
 	}
 
@@ -193,5 +223,48 @@ func TestConnectSSHRefusals(t *testing.T) {
 	_, err = connectSSH(ctx, exec, addr, SSHSettings{Timeout: "20s"}, bake.Log{})
 	if err == nil || !strings.Contains(err.Error(), "install openssh-server in the base image") {
 		t.Errorf("image without sshd: got %v", err)
+	}
+}
+
+// TestConnectSSHThroughStepCache: a commit taken while sshd runs, as the
+// step cache does after each step, holds none of sshd's files, and a bake
+// resumed from it still ends without /run/sshd.
+func TestConnectSSHThroughStepCache(t *testing.T) {
+	api, id, _, exec := sshTestContainer(t)
+	ctx := context.Background()
+	c, err := connectSSH(ctx, exec, "", SSHSettings{}, bake.Log{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	execOut(t, c, "echo step > /opt/step")
+	ref := fmt.Sprintf("bake-test/ssh-cache:%d-%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := api.ContainerCommit(ctx, id, container.CommitOptions{Reference: ref, Pause: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := api.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+			t.Errorf("remove image %s: %v", ref, err)
+		}
+	})
+	if err := c.(io.Closer).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, _, _, resumed := sshTestContainerFrom(t, ref)
+	if got := execOut(t, resumed, "cat /opt/step; ls -A /dev/shm; ls -A /run/sshd"); got != "step\n.made-by-bake\n" {
+		t.Errorf("the commit holds %q, want the step's file, an empty /dev/shm and only bake's mark in /run/sshd", got)
+	}
+	c2, err := connectSSH(ctx, resumed, "", SSHSettings{}, bake.Log{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	execOut(t, c2, "true")
+	if err := c2.(io.Closer).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := execOut(t, resumed, "ls -d /run/sshd 2>&1 || true"); !strings.Contains(got, "No such file") {
+		t.Errorf("resumed from the commit, /run/sshd is left: %q", got)
 	}
 }

@@ -7,6 +7,7 @@
 package ssh
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -55,6 +56,7 @@ type settings struct {
 	dirConcurrency    int
 
 	bastion *settings
+	dial    dialFunc // nil: TCP
 	log     bake.Log
 }
 
@@ -103,6 +105,9 @@ func (s *settings) validate() error {
 			"give a known_hosts file, or (unsafe) opt in to skipping the check", s.addr)
 	case s.insecureHostKey && s.hostKeyPolicySet > 1:
 		return fmt.Errorf("ssh to %s: host key verification is both configured and skipped: choose one", s.addr)
+	}
+	if s.bastion != nil && s.dial != nil {
+		return fmt.Errorf("ssh to %s: a custom dialer and a bastion cannot be combined", s.addr)
 	}
 	if s.bastion != nil {
 		if err := s.bastion.validate(); err != nil {
@@ -210,6 +215,22 @@ func WithBastion(addr, user string, opts ...Option) Option {
 			return errors.New("bastion: a bastion of a bastion is not supported")
 		}
 		s.bastion = b
+		return nil
+	}
+}
+
+// WithDialer opens the byte stream the SSH connection runs over, instead
+// of a TCP connection to addr: sshd -i in a container through docker exec,
+// a cloud provider's session tunnel. addr then only names the machine in
+// errors and for host key checks. dial is called again while it fails,
+// until the timeout, like a TCP connect. It cannot be combined with a
+// bastion.
+func WithDialer(dial func(ctx context.Context, addr string) (net.Conn, error)) Option {
+	return func(s *settings) error {
+		if dial == nil {
+			return errors.New("ssh dialer is nil")
+		}
+		s.dial = dial
 		return nil
 	}
 }

@@ -89,6 +89,9 @@ func (s *settings) connect(ctx context.Context, deadline time.Time) (*conn, erro
 	defer cancel()
 
 	dial := dialFunc(directDial)
+	if s.dial != nil {
+		dial = s.dial
+	}
 	var bastion *conn
 	if s.bastion != nil {
 		s.bastion.log = s.log
