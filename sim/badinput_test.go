@@ -20,6 +20,9 @@ func startFakeSim(t *testing.T, opts sim.Options) (*sim.Sim, *fakeRuntime) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	if opts.DNSAddr == "" {
+		opts.DNSAddr = "127.0.0.1:0"
+	}
 	s, err := sim.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

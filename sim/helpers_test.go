@@ -39,6 +39,9 @@ func startSim(t *testing.T, opts sim.Options) *sim.Sim {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	if opts.DNSAddr == "" {
+		opts.DNSAddr = "127.0.0.1:0"
+	}
 	s, err := sim.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -82,15 +82,17 @@ func TestSDKInstanceSSHAndImage(t *testing.T) {
 		})
 		return id, ip, sshHostKeyCallback(t, console)
 	}
+	// login runs cmd once a login works: while the machine boots, sshd may
+	// accept the key and still refuse the session (pam_nologin), as on EC2.
 	login := func(ip string, hostKey ssh.HostKeyCallback, cmd string) string {
 		t.Helper()
 		var out string
 		var err error
 		waitFor(t, "ssh to "+ip, time.Minute, func() bool {
-			out, err = sshRun(ip+":22", "admin", signer, hostKey, cmd)
-			var exit *ssh.ExitError
-			return err == nil || errors.As(err, &exit)
+			_, err = sshRun(ip+":22", "admin", signer, hostKey, "echo LOGIN-OK")
+			return err == nil
 		})
+		out, err = sshRun(ip+":22", "admin", signer, hostKey, cmd)
 		if err != nil {
 			t.Fatalf("ssh %s %q: %v\n%s", ip, cmd, err, out)
 		}
@@ -103,7 +105,7 @@ func TestSDKInstanceSSHAndImage(t *testing.T) {
 	// so no package mirror is needed.
 	out := login(ip, hostKey, "whoami && sudo -n true && echo SUDO-OK && systemctl is-system-running --wait >/dev/null; "+installHello)
 	if !strings.HasPrefix(out, "admin\nSUDO-OK\n") {
-		t.Fatalf("login output:\n%s", out)
+		t.Fatalf("login output (%d bytes):\n%q", len(out), out)
 	}
 
 	ci, err := c.CreateImage(ctx, &ec2.CreateImageInput{InstanceId: &id, Name: aws.String("sdk-image")})

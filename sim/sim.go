@@ -11,15 +11,23 @@ import (
 	"net"
 	"time"
 
+	"github.com/bakehq/bake/sim/autoscaling"
 	"github.com/bakehq/bake/sim/core"
 	"github.com/bakehq/bake/sim/ec2"
+	"github.com/bakehq/bake/sim/elbv2"
+	"github.com/bakehq/bake/sim/route53"
+	"github.com/bakehq/bake/sim/route53/dnsserver"
 	"github.com/bakehq/bake/sim/ssm"
 	"github.com/bakehq/bake/sim/sts"
 )
 
+// DefaultDNSAddr is where the sim's DNS server answers by default.
+const DefaultDNSAddr = "127.0.10.53:53"
+
 // Options configure a Sim.
 type Options struct {
 	Addr        string            // API endpoint; default 127.0.0.1:4566
+	DNSAddr     string            // DNS server (UDP and TCP); default DefaultDNSAddr
 	Region      string            // default us-east-1
 	StateDir    string            // "" keeps state in memory
 	DebianImage string            // the Debian 12 AMI's image; "" for ec2.DefaultDebianImage, "-" for none
@@ -31,9 +39,13 @@ type Options struct {
 
 // Sim is a running local cloud.
 type Sim struct {
-	Server *core.Server
-	EC2    *ec2.EC2
-	ln     net.Listener
+	Server      *core.Server
+	EC2         *ec2.EC2
+	ELBv2       *elbv2.ELBv2
+	AutoScaling *autoscaling.AutoScaling
+	Route53     *route53.Route53
+	DNS         *dnsserver.Server
+	ln          net.Listener
 }
 
 // New builds the services and listens on opts.Addr; Serve serves until
@@ -41,6 +53,9 @@ type Sim struct {
 func New(ctx context.Context, opts Options) (s *Sim, err error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:4566"
+	}
+	if opts.DNSAddr == "" {
+		opts.DNSAddr = DefaultDNSAddr
 	}
 	srv := core.NewServer(core.Config{Region: opts.Region, Faults: opts.Faults, Log: opts.Log, Store: &core.Store{Dir: opts.StateDir}})
 	defer func() {
@@ -58,7 +73,23 @@ func New(ctx context.Context, opts Options) (s *Sim, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New()} {
+	dns, err := route53.StartDNS(srv, opts.DNSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("%w (choose another --dns-addr)", err)
+	}
+	r53, r53Svc, err := route53.New(route53.Config{Server: srv, DNS: dns})
+	if err != nil {
+		return nil, err
+	}
+	lb, lbSvc, err := elbv2.New(elbv2.Config{Server: srv, Instances: e, Subnets: e, DNS: dns})
+	if err != nil {
+		return nil, err
+	}
+	as, asSvc, err := autoscaling.New(autoscaling.Config{Server: srv, Fleet: e, TargetGroups: lb})
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New(), r53Svc, lbSvc, asSvc} {
 		if err := srv.Add(svc); err != nil {
 			return nil, err
 		}
@@ -67,7 +98,7 @@ func New(ctx context.Context, opts Options) (s *Sim, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another bake sim running? choose another --addr)", opts.Addr, err)
 	}
-	return &Sim{Server: srv, EC2: e, ln: ln}, nil
+	return &Sim{Server: srv, EC2: e, ELBv2: lb, AutoScaling: as, Route53: r53, DNS: dns, ln: ln}, nil
 }
 
 // Endpoint is the sim's API URL.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -29,8 +30,25 @@ func sshRun(addr, user string, signer ssh.Signer, hostKey ssh.HostKeyCallback, c
 		return "", err
 	}
 	defer sess.Close()
-	var out bytes.Buffer
+	var out syncBuffer // stdout and stderr are copied by two goroutines
 	sess.Stdout, sess.Stderr = &out, &out
 	err = sess.Run(cmd)
 	return out.String(), err
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -26,11 +26,13 @@ func newSimCmd(st Streams) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "serve a local AWS cloud: EC2 instances are containers, with SSM and STS",
+		Short: "serve a local AWS cloud: EC2 instances are containers, real load balancers and DNS",
 		Long: `bake sim serves the AWS APIs bake and roll call on one loopback endpoint.
 Instances are Docker containers with their own loopback address (127.0.x.y):
 PublicIpAddress:22 is a real sshd. The Debian 12 AMI boots systemd (make its
-image once with hack/setup-sim.sh). Point any SDK or the AWS CLI at it:
+image once with hack/setup-sim.sh). Load balancers proxy HTTP on their own
+loopback address; Route53 zones and load balancer names are answered by the
+DNS server on --dns-addr. Point any SDK or the AWS CLI at it:
 
   AWS_ENDPOINT_URL=http://127.0.0.1:4566 aws ec2 describe-images --owners 136693071363
   aws --endpoint-url http://127.0.0.1:4566 ...   (the Debian awscli ignores AWS_ENDPOINT_URL)
@@ -61,7 +63,7 @@ Stop it with Ctrl-C: every container it started is removed.`,
 				}
 				opts.AMIs[name] = image
 			}
-			_ = dnsAddr // served by the Route53 DNS server once it is wired in
+			opts.DNSAddr = dnsAddr
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -72,7 +74,7 @@ Stop it with Ctrl-C: every container it started is removed.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Addr, "addr", "127.0.0.1:4566", "address of the API endpoint")
-	f.StringVar(&dnsAddr, "dns-addr", "", "address of the DNS server for Route53 zones and load balancer names")
+	f.StringVar(&dnsAddr, "dns-addr", sim.DefaultDNSAddr, "address of the DNS server (UDP and TCP) for Route53 zones and load balancer names")
 	f.StringVar(&opts.StateDir, "state", "", "directory to keep state in across restarts (default: memory only)")
 	f.StringVar(&opts.Region, "region", "us-east-1", "the sim's region")
 	f.StringVar(&opts.DebianImage, "debian-image", "", `docker image behind the Debian 12 AMI (default localbase/debian-systemd:bookworm; "-" for none)`)
@@ -101,6 +103,7 @@ func runSim(ctx context.Context, st Streams, opts sim.Options) (err error) {
 	fmt.Fprintf(st.Out, "export AWS_REGION=%s\n", s.Server.Region())
 	fmt.Fprintln(st.Out, "export AWS_ACCESS_KEY_ID=bake-sim")
 	fmt.Fprintln(st.Out, "export AWS_SECRET_ACCESS_KEY=bake-sim")
+	fmt.Fprintf(st.Out, "export BAKE_SIM_DNS=%s\n", s.DNS.Addr())
 	fmt.Fprintf(st.Err, "bake sim: serving on %s (Ctrl-C to stop)\n", s.Endpoint())
 	return s.Serve(ctx)
 }

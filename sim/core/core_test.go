@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -248,5 +249,29 @@ func TestFaults(t *testing.T) {
 		if _, _, err := core.ParseLatency(bad); err == nil {
 			t.Errorf("ParseLatency(%q) accepted", bad)
 		}
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	t.Parallel()
+	l := core.NewLoopback(netip.MustParseAddr("127.0.5.254"), netip.MustParseAddr("127.0.6.2"))
+	var got []string
+	for i := 0; i < 3; i++ {
+		a, err := l.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a.String())
+	}
+	if want := "127.0.5.254 127.0.6.1 127.0.6.2"; strings.Join(got, " ") != want {
+		t.Fatalf("got %v, want %s", got, want)
+	}
+	if a, err := l.Next(); err == nil {
+		t.Fatalf("got %s from a full range", a)
+	}
+	d := core.NewLoopback(netip.Addr{}, netip.Addr{})
+	a, err := d.Next()
+	if err != nil || !strings.HasPrefix(a.String(), "127.0.") || a.As4()[2] < 16 {
+		t.Fatalf("default range gave %s, %v", a, err)
 	}
 }

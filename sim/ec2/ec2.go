@@ -5,6 +5,7 @@ package ec2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -45,7 +46,8 @@ type EC2 struct {
 	st *state
 	wg sync.WaitGroup // background boots, stops and commits
 
-	svc *core.Service
+	svc    *core.Service
+	docker *Docker // when the runtime is the sim's own Docker: closed with the sim
 
 	opsMu sync.Mutex
 	ops   map[string]*sync.Mutex // per-instance background work
@@ -113,14 +115,7 @@ func New(ctx context.Context, srv *core.Server, opts Options) (*EC2, error) {
 			e.log.Info("removed containers left by a crashed sim", "count", n)
 		}
 		e.rt = d
-		srv.OnClose(func(ctx context.Context) error {
-			e.wg.Wait()
-			err := d.RemoveAll(ctx)
-			if cerr := d.Close(); err == nil {
-				err = cerr
-			}
-			return err
-		})
+		e.docker = d
 	}
 	srv.OnClose(e.close)
 	e.st = &state{
@@ -183,6 +178,9 @@ func (e *EC2) save() {
 	}
 }
 
+// close waits for the background work, saves the state, removes every
+// container this sim started and, without --state, the images it made
+// (their AMIs are gone with the run).
 func (e *EC2) close(ctx context.Context) error {
 	e.wg.Wait()
 	e.mu.Lock()
@@ -193,18 +191,19 @@ func (e *EC2) close(ctx context.Context) error {
 		refs = append(refs, ref)
 	}
 	e.mu.Unlock()
-	if persistent {
-		return nil
+	var errs []error
+	if e.docker != nil {
+		errs = append(errs, e.docker.RemoveAll(ctx))
 	}
-	// Without --state the AMIs this run made are gone with it; so are
-	// their images.
-	var first error
-	for _, ref := range refs {
-		if err := e.rt.Untag(ctx, ref); err != nil && first == nil {
-			first = err
+	if !persistent {
+		for _, ref := range refs {
+			errs = append(errs, e.rt.Untag(ctx, ref))
 		}
 	}
-	return first
+	if e.docker != nil {
+		errs = append(errs, e.docker.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Service is the EC2 API, for core.Server.Add.
