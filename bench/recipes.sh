@@ -30,7 +30,11 @@ for cmd in docker hyperfine python3 go; do
 done
 docker image inspect "$base" >/dev/null 2>&1 || { echo "no $base: run hack/base-image.sh" >&2; exit 1; }
 
-go build -o "$tmp/bake" ./cmd/bake
+if [ -n "${BAKE:-}" ]; then
+	cp "$BAKE" "$tmp/bake" # a bake binary built elsewhere
+else
+	go build -o "$tmp/bake" ./cmd/bake
+fi
 
 proxy=""
 if (exec 3<>/dev/tcp/127.0.0.1/3142) 2>/dev/null; then

@@ -149,7 +149,7 @@ func runContainer(t *testing.T) (*client.Client, string) {
 	if _, err := api.ImageInspect(ctx, baseImage); err != nil {
 		t.Skipf("base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
 	}
-	c, err := api.ContainerCreate(ctx, &container.Config{Image: baseImage, Cmd: []string{"sleep", "infinity"}, Labels: map[string]string{"bake.test": "provisioners/recipe"}},
+	c, err := api.ContainerCreate(ctx, &container.Config{Image: baseImage, Cmd: []string{"sleep", "infinity"}, Labels: map[string]string{"bake.test": "provisioners/recipe", runLabel: testRun}},
 		&container.HostConfig{Init: func() *bool { b := true; return &b }()}, nil, nil, "")
 	if err != nil {
 		t.Fatalf("create container: %v", err)

@@ -20,7 +20,6 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
-	"github.com/google/uuid"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
@@ -50,6 +49,7 @@ var libraryCases = []libraryCase{
 	{recipe: "nginx", services: true, ports: []string{"80"},
 		check: func(t *testing.T, ctx context.Context, h *harness, ports map[string]string) {
 			h.httpGet(t, ctx, "http://127.0.0.1:"+ports["80"]+"/", "nginx, baked by bake")
+			h.stopsOnTerm(t, ctx)
 		}},
 	{recipe: "tomcat", services: true, ports: []string{"8080"},
 		check: func(t *testing.T, ctx context.Context, h *harness, ports map[string]string) {
@@ -176,7 +176,6 @@ func (h *harness) bake(t *testing.T, ctx context.Context, c libraryCase) {
 			t.Fatal(err)
 		}
 	}
-	runUUID := uuid.NewString()
 	src := fmt.Sprintf("image = %q\npull = false\nrepository = \"bake-test/recipe-%s\"\n", baseImage, c.recipe)
 	if c.services {
 		src += `changes = ["CMD [\"/usr/local/sbin/bake-services\"]"]` + "\n"
@@ -230,7 +229,7 @@ func (h *harness) bake(t *testing.T, ctx context.Context, c libraryCase) {
 		t.Errorf("image-cmd = %q, want /usr/local/sbin/bake-services", h.first.ImageCmd)
 	}
 	art, err := m.Capture(ctx, bake.ArtifactMeta{Name: "recipe-" + c.recipe, Version: "t" + runUUID[:8], RunUUID: runUUID,
-		Labels: map[string]string{testLabel: "recipes"}}, log)
+		Labels: map[string]string{testLabel: "recipes", runLabel: runUUID}}, log)
 	if err != nil {
 		t.Fatalf("capture: %v", err)
 	}
@@ -258,11 +257,13 @@ func (h *harness) bake(t *testing.T, ctx context.Context, c libraryCase) {
 // run starts a container from img with its own command (or sleep, when
 // it has no service) and returns the host ports of c.ports.
 func (h *harness) run(t *testing.T, ctx context.Context, img string, c libraryCase) map[string]string {
-	cfg := &container.Config{Image: img, Labels: map[string]string{testLabel: "recipes"}, ExposedPorts: nat.PortSet{}}
+	cfg := &container.Config{Image: img, Labels: map[string]string{testLabel: "recipes", runLabel: runUUID}, ExposedPorts: nat.PortSet{}}
 	if !c.services {
 		cfg.Cmd = []string{"sleep", "infinity"}
 	}
-	hc := &container.HostConfig{PortBindings: nat.PortMap{}, Init: boolPtr(true)}
+	// bake-services runs as PID 1, as it does in production; sleep needs
+	// an init to stop.
+	hc := &container.HostConfig{PortBindings: nat.PortMap{}, Init: boolPtr(!c.services)}
 	for _, p := range c.ports {
 		port := nat.Port(p + "/tcp")
 		cfg.ExposedPorts[port] = struct{}{}
@@ -307,6 +308,27 @@ func (h *harness) run(t *testing.T, ctx context.Context, img string, c libraryCa
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// stopsOnTerm: docker stop ends the container through bake-services'
+// SIGTERM handling, well before the engine's SIGKILL.
+func (h *harness) stopsOnTerm(t *testing.T, ctx context.Context) {
+	t.Helper()
+	timeout := 20
+	start := time.Now()
+	if err := h.api.ContainerStop(ctx, h.id, container.StopOptions{Timeout: &timeout}); err != nil {
+		t.Fatalf("stop container: %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("docker stop took %s: bake-services did not stop on SIGTERM", took.Round(time.Millisecond))
+	}
+	insp, err := h.api.ContainerInspect(ctx, h.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if insp.State.ExitCode != 143 {
+		t.Errorf("exit code after docker stop = %d, want 143 (SIGTERM handled)", insp.State.ExitCode)
+	}
+}
 
 // httpGet polls url (for up to 90 s: tomcat takes a while) until its body
 // holds want.
