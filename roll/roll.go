@@ -383,7 +383,7 @@ func (r *Roller) failed(ctx context.Context, st *State, sum *Summary, err error)
 		if uerr := r.undo(ctx, st, PhaseRolledBack, err.Error()); uerr != nil {
 			return errors.Join(err, uerr)
 		}
-		sum.Rollback = time.Duration(st.RollbackMS) * time.Millisecond
+		sum.Rollback = st.rollback
 		return &errRollback{reason: "rolled back to " + sideImage(st.Stable) + ": " + err.Error()}
 	}
 	if ctx.Err() != nil {
@@ -579,7 +579,8 @@ func (r *Roller) undo(ctx context.Context, st *State, phase, reason string) erro
 		if err := r.rt.Set(ctx, w); err != nil {
 			return done(err)
 		}
-		st.RollbackMS = time.Since(t0).Milliseconds()
+		st.rollback = time.Since(t0)
+		st.RollbackMS = st.rollback.Milliseconds()
 		r.log.Event(bake.Event{Type: bake.EventInfo, Message: fmt.Sprintf("traffic: 100%% on blue %s (%s)", blue.Group, reason),
 			Fields: map[string]string{"weight": "0", "group": blue.Group}})
 	}

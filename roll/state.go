@@ -68,6 +68,8 @@ type State struct {
 	Paused     bool      `json:"paused,omitempty"`
 	CutoverMS  int64     `json:"cutover_ms,omitempty"`
 	RollbackMS int64     `json:"rollback_ms,omitempty"`
+
+	rollback time.Duration // of this process's undo, for the summary
 }
 
 // Terminal reports whether the roll has ended.
