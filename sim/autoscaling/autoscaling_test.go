@@ -144,10 +144,11 @@ type env struct {
 	srv   *core.Server
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, newFleet(t), nil) }
+
+func newEnvWith(t *testing.T, fleet *fakeFleet, store *core.Store) *env {
 	t.Helper()
-	fleet := newFleet(t)
-	srv := core.NewServer(core.Config{Loopback: core.NewLoopback(
+	srv := core.NewServer(core.Config{Store: store, Loopback: core.NewLoopback(
 		netip.AddrFrom4([4]byte{127, 0, fleet.net, 200}), netip.AddrFrom4([4]byte{127, 0, fleet.net, 254}))})
 	e, esvc, err := elbv2.New(elbv2.Config{Server: srv, Instances: fleet, Subnets: fleet})
 	if err != nil {
@@ -472,5 +473,34 @@ func TestLaunchFailureIsAFailedActivity(t *testing.T) {
 		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-1")}, AvailabilityZones: []string{"us-east-1a"}})
 	if code(err) != "InternalError" {
 		t.Errorf("injected failure: %v", err)
+	}
+}
+
+func TestGroupsPersistAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	fleet := newFleet(t)
+	e := newEnvWith(t, fleet, &core.Store{Dir: dir})
+	do(e.as.CreateAutoScalingGroup(ctx, &as.CreateAutoScalingGroupInput{
+		AutoScalingGroupName: aws.String("keep"), MinSize: aws.Int32(1), MaxSize: aws.Int32(1),
+		LaunchTemplate:    &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String("lt-1")},
+		AvailabilityZones: []string{"us-east-1a"},
+	})).must(t)
+	var id string
+	waitFor(t, 10*time.Second, "the instance in service", func() bool {
+		ids := inService(e.group(t, ctx, "keep"))
+		if len(ids) == 1 {
+			id = ids[0]
+		}
+		return id != ""
+	})
+	if err := e.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEnvWith(t, fleet, &core.Store{Dir: dir})
+	time.Sleep(500 * time.Millisecond) // a few reconciler rounds: nothing to do
+	if ids := inService(e2.group(t, ctx, "keep")); len(ids) != 1 || ids[0] != id {
+		t.Errorf("after a restart the group has %v, want just %s", ids, id)
 	}
 }

@@ -77,6 +77,11 @@ func (a *AutoScaling) reconcile(ctx context.Context, g *group) bool {
 				m.Instance.HealthStatus = aws.String("Unhealthy")
 				m.Cause = "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped."
 				changed = true
+				if m.Instance.LifecycleState == types.LifecycleStatePending {
+					// it never ran: a launch that fails, so back off as for one
+					a.finish(m.Activity, types.ScalingActivityStatusCodeFailed, "Instance "+id+" stopped before it was running ("+info.State+")")
+					g.LastFailed = time.Now()
+				}
 			}
 		case m.Instance.LifecycleState == types.LifecycleStatePending && info.State == "running":
 			m.Instance.LifecycleState = types.LifecycleStateInService

@@ -62,6 +62,9 @@ type ELBv2 struct {
 	tgs       map[string]*targetGroup
 	listeners map[string]*listener
 	tags      map[string][]types.Tag
+
+	stop chan struct{} // ends the sweeper
+	done chan struct{}
 }
 
 type loadBalancer struct {
@@ -97,10 +100,13 @@ func New(cfg Config) (*ELBv2, *core.Service, error) {
 		tgs:       map[string]*targetGroup{},
 		listeners: map[string]*listener{},
 		tags:      map[string][]types.Tag{},
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}
 	if err := e.restore(); err != nil {
 		return nil, nil, err
 	}
+	go e.sweep(2 * time.Second)
 	cfg.Server.OnClose(e.Close)
 	svc := core.MustService("elbv2")
 	e.register(svc)
@@ -135,6 +141,12 @@ func (e *ELBv2) register(svc *core.Service) {
 // Close stops every listener and health check. ctx bounds how long
 // requests in flight may take to finish.
 func (e *ELBv2) Close(ctx context.Context) error {
+	select {
+	case <-e.stop:
+	default:
+		close(e.stop)
+	}
+	<-e.done
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var errs []error
@@ -152,6 +164,45 @@ func (e *ELBv2) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sweep deregisters instance targets whose instance has terminated, as
+// ELB does on its own, every interval until Close.
+func (e *ELBv2) sweep(interval time.Duration) {
+	defer close(e.done)
+	if e.cfg.Instances == nil {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		e.mu.Lock()
+		changed := false
+		for _, tg := range e.tgs {
+			if tg.TG.TargetType == types.TargetTypeEnumIp {
+				continue
+			}
+			kept := tg.Targets[:0]
+			for _, tt := range tg.Targets {
+				if _, state, ok := e.cfg.Instances.InstanceTarget(tt.ID); !ok || state == "terminated" || state == "shutting-down" {
+					tg.group.Deregister(tt)
+					changed = true
+					continue
+				}
+				kept = append(kept, tt)
+			}
+			tg.Targets = kept
+		}
+		if changed {
+			e.save()
+		}
+		e.mu.Unlock()
+	}
 }
 
 // arn builds an ELBv2 ARN for resource (loadbalancer/app/name/id, ...).

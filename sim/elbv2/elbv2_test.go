@@ -547,3 +547,31 @@ func getBody(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+func TestTerminatedInstancesLeaveTheirTargetGroups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	a := e.newApp(t, "i-gone")
+	tg := e.tg(t, ctx, "gone")
+	do(e.c.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{{Id: aws.String("i-gone"), Port: aws.Int32(a.port())}}})).must(t)
+	e.ec2.mu.Lock()
+	e.ec2.states["i-gone"] = "terminated"
+	e.ec2.mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h := do(e.c.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: tg.TargetGroupArn})).must(t)
+		if len(h.TargetHealthDescriptions) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a terminated instance is still registered: %+v", h.TargetHealthDescriptions)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := e.c.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{{Id: aws.String("i-gone"), Port: aws.Int32(a.port())}}}); apiCode(err) != "InvalidTarget" {
+		t.Errorf("register a terminated instance: %v", err)
+	}
+}

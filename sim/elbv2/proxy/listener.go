@@ -52,6 +52,20 @@ var transport = &http.Transport{
 	DisableCompression:  true,
 }
 
+// buffers recycles the proxy's copy buffers across requests.
+var buffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
 // Listen starts a listener on addr (the load balancer's IP and the
 // listener's port) forwarding to fwd.
 func Listen(addr string, fwd []Weighted) (*Listener, error) {
@@ -71,7 +85,8 @@ func Listen(addr string, fwd []Weighted) (*Listener, error) {
 			pr.SetXForwarded()
 			pr.Out.Header.Set("X-Forwarded-Port", l.port)
 		},
-		Transport: transport,
+		Transport:  transport,
+		BufferPool: buffers,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client went away; nobody to answer
