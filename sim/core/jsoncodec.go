@@ -23,18 +23,9 @@ func (m *Model) jsonValue(v reflect.Value, shape *Shape) any {
 	switch shape.Type {
 	case "structure":
 		out := map[string]any{}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, ref := shape.member(f.Name)
-			if ref == nil {
-				continue
-			}
-			if x := m.jsonValue(v.Field(i), m.shape(ref)); x != nil {
-				out[name] = x
+		for _, f := range plan(v.Type(), shape) {
+			if x := m.jsonValue(v.Field(f.index), m.shape(f.ref)); x != nil {
+				out[f.name] = x
 			}
 		}
 		return out

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 )
@@ -63,6 +64,8 @@ type Ref struct {
 	XMLNamespace  *struct {
 		URI string `json:"uri"`
 	} `json:"xmlNamespace"`
+
+	target *Shape // the shape, resolved at load
 }
 
 // Shape is a type in a model.
@@ -97,6 +100,48 @@ func (s *Shape) member(field string) (string, *Ref) {
 	return name, s.Members[name]
 }
 
+// fieldPlan is a Go struct field that is a member of a shape.
+type fieldPlan struct {
+	index int
+	name  string // the member name
+	ref   *Ref
+	el    string // the XML element name
+}
+
+type planKey struct {
+	t     reflect.Type
+	shape *Shape
+}
+
+var plans sync.Map // planKey -> []fieldPlan
+
+// plan is the fields of struct type t that are members of shape, worked
+// out once per pair (the codecs are on every call's path).
+func plan(t reflect.Type, shape *Shape) []fieldPlan {
+	key := planKey{t, shape}
+	if p, ok := plans.Load(key); ok {
+		return p.([]fieldPlan)
+	}
+	var out []fieldPlan
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, ref := shape.member(f.Name)
+		if ref == nil {
+			continue
+		}
+		el := name
+		if ref.LocationName != "" {
+			el = ref.LocationName
+		}
+		out = append(out, fieldPlan{index: i, name: name, ref: ref, el: el})
+	}
+	plans.Store(key, out)
+	return out
+}
+
 var (
 	modelMu    sync.Mutex
 	modelCache = map[string]*Model{}
@@ -120,8 +165,14 @@ func LoadModel(service string) (*Model, error) {
 	}
 	for name, s := range m.Shapes {
 		s.byLower = make(map[string]string, len(s.Members))
-		for mn := range s.Members {
+		for mn, r := range s.Members {
 			s.byLower[strings.ToLower(mn)] = mn
+			r.target = m.Shapes[r.Shape]
+		}
+		for _, r := range []*Ref{s.Member, s.Key, s.Value} {
+			if r != nil {
+				r.target = m.Shapes[r.Shape]
+			}
 		}
 		if s.Exception {
 			code := name
@@ -144,6 +195,9 @@ func (m *Model) Name() string { return m.name }
 func (m *Model) shape(r *Ref) *Shape {
 	if r == nil {
 		return nil
+	}
+	if r.target != nil {
+		return r.target
 	}
 	return m.Shapes[r.Shape]
 }

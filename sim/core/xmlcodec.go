@@ -18,6 +18,10 @@ type xmlEncoder struct {
 }
 
 func (e *xmlEncoder) escape(s string) {
+	if !strings.ContainsAny(s, "<>&'\"\r\n\t") {
+		e.b.WriteString(s)
+		return
+	}
 	_ = xml.EscapeText(e.b, []byte(s)) // writes to a bytes.Buffer: never fails
 }
 
@@ -36,21 +40,11 @@ func (e *xmlEncoder) members(v reflect.Value, shape *Shape) {
 		}
 		v = v.Elem()
 	}
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
+	for _, f := range plan(v.Type(), shape) {
+		if f.ref.Location != "" && f.ref.Location != "body" {
 			continue
 		}
-		name, ref := shape.member(f.Name)
-		if ref == nil || (ref.Location != "" && ref.Location != "body") {
-			continue
-		}
-		el := name
-		if ref.LocationName != "" {
-			el = ref.LocationName
-		}
-		e.value(v.Field(i), ref, el)
+		e.value(v.Field(f.index), f.ref, f.el)
 	}
 }
 
