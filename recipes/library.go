@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -105,9 +106,11 @@ func (l *Library) LoadFile(file string) error {
 	return nil
 }
 
-// LoadDir adds the recipes of the .hcl files in dir that hold recipe
-// blocks. Bake files (*.bake.hcl) and Packer files (*.pkr.hcl,
-// *.pkrvars.hcl) are skipped, and so are files that declare no recipe.
+// LoadDir adds the recipes of dir: the recipe blocks at the top of its
+// bake files (*.bake.hcl, *.pkr.hcl), and the .hcl files that declare
+// recipe blocks. Variable files (*.pkrvars.hcl, *.bakevars.hcl) and
+// files that declare no recipe are skipped. Errors in the bake files'
+// other blocks are the bake file loader's to report.
 func (l *Library) LoadDir(dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	if err != nil {
@@ -116,7 +119,7 @@ func (l *Library) LoadDir(dir string) error {
 	var errs []string
 	for _, f := range files {
 		base := filepath.Base(f)
-		if strings.HasSuffix(base, ".bake.hcl") || strings.HasSuffix(base, ".pkr.hcl") || strings.HasSuffix(base, ".pkrvars.hcl") {
+		if strings.HasSuffix(base, "vars.hcl") {
 			continue
 		}
 		src, err := os.ReadFile(f)
@@ -124,6 +127,12 @@ func (l *Library) LoadDir(dir string) error {
 			return fmt.Errorf("read recipe file: %w", err)
 		}
 		if !declaresRecipe(src) {
+			continue
+		}
+		if strings.HasSuffix(base, ".bake.hcl") || strings.HasSuffix(base, ".pkr.hcl") {
+			if d := l.Add(bakeFileRecipes(f, src)...); d.HasErrors() {
+				errs = append(errs, diagError(d).Error())
+			}
 			continue
 		}
 		if err := l.LoadFile(f); err != nil {
@@ -134,6 +143,26 @@ func (l *Library) LoadDir(dir string) error {
 		return fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return nil
+}
+
+// bakeFileRecipes returns the well-formed recipe blocks of a bake file.
+func bakeFileRecipes(file string, src []byte) []*Recipe {
+	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil
+	}
+	content, _, _ := f.Body.PartialContent(fileSchema)
+	if content == nil {
+		return nil
+	}
+	var out []*Recipe
+	for _, b := range content.Blocks {
+		if r, d := ParseBlock(b); r != nil && !d.HasErrors() {
+			r.Dir, r.Source = filepath.Dir(file), src
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // declaresRecipe is a cheap look for a top-level recipe block.

@@ -16,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +23,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -51,7 +48,9 @@ var blockSchema = &hcl.BodySchema{
 // New decodes a recipe provisioner block. The recipe is found among the
 // recipe blocks inside it, the recipe blocks of the bake files and the
 // .hcl recipe files in the bake file's directory, and the built-in
-// library, in that order.
+// library, in that order. bake/config parses the bake files' recipe
+// blocks too (Config.Recipes), but DecodeContext does not carry them, so
+// they are read here from dc.Dir.
 func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	content, diags := dc.Body.Content(blockSchema)
 	if diags.HasErrors() {
@@ -63,9 +62,6 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	}
 	if err := lib.LoadDir(dc.Dir); err != nil {
 		return nil, errDiags(err, dc.Range)
-	}
-	if d := lib.Add(bakeFileRecipes(dc.Dir)...); d.HasErrors() {
-		return nil, d
 	}
 	seen := map[string]*recipes.Recipe{}
 	var inline []*recipes.Recipe
@@ -154,36 +150,6 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	}
 	p.Script = s
 	return p, diags
-}
-
-// bakeFileRecipes reads the top-level recipe blocks of the bake files in
-// dir. Errors in those files are the bake file loader's to report.
-func bakeFileRecipes(dir string) []*recipes.Recipe {
-	var files []string
-	for _, pat := range []string{"*.bake.hcl", "*.pkr.hcl"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		files = append(files, m...)
-	}
-	sort.Strings(files)
-	p := hclparse.NewParser()
-	var out []*recipes.Recipe
-	for _, f := range files {
-		file, diags := p.ParseHCLFile(f)
-		if diags.HasErrors() {
-			continue
-		}
-		content, _, _ := file.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "recipe", LabelNames: []string{"name"}}}})
-		if content == nil {
-			continue
-		}
-		for _, b := range content.Blocks {
-			if r, d := recipes.ParseBlock(b); r != nil && !d.HasErrors() {
-				r.Dir, r.Source = dir, file.Bytes
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }
 
 func errDiags(err error, rng hcl.Range) hcl.Diagnostics {
