@@ -82,29 +82,33 @@ func Sort(vs []Version) {
 	})
 }
 
-// Find returns the version named version of vs, or a bad-input error
-// that lists the versions there are.
-func Find(vs []Version, name, version string) (Version, error) {
+// Find returns the versions named version of vs: one, or one per
+// region for an AMI copied to several (all of one bake). It is a
+// bad-input error, listing the versions there are, when there is none,
+// and when versions of different bakes or repositories have that name.
+func Find(vs []Version, name, version string) ([]Version, error) {
 	var hits []Version
 	for _, v := range vs {
 		if v.Version == version {
 			hits = append(hits, v)
 		}
 	}
-	switch len(hits) {
-	case 1:
-		return hits[0], nil
-	case 0:
+	if len(hits) == 0 {
 		if len(vs) == 0 {
-			return Version{}, bake.BadInputf("%s has no versions: bake it first, or check the name (a repository, BUILD.TYPE.NAME or the source name)", name)
+			return nil, bake.BadInputf("%s has no versions: bake it first, or check the name (a repository, BUILD.TYPE.NAME or the source name)", name)
 		}
-		return Version{}, bake.BadInputf("%s has no version %q; it has %s", name, version, versionList(vs))
+		return nil, bake.BadInputf("%s has no version %q; it has %s", name, version, versionList(vs))
 	}
-	var where []string
-	for _, h := range hits {
-		where = append(where, h.Name+" in "+h.Repository)
+	for _, h := range hits[1:] {
+		if h.Name != hits[0].Name || h.Repository == hits[0].Repository {
+			var where []string
+			for _, h := range hits {
+				where = append(where, h.Name+" in "+h.Repository)
+			}
+			return nil, bake.BadInputf("version %s of %s is ambiguous (%s): name the repository or BUILD.TYPE.NAME", version, name, strings.Join(where, "; "))
+		}
 	}
-	return Version{}, bake.BadInputf("version %s of %s is ambiguous (%s): name the repository or BUILD.TYPE.NAME", version, name, strings.Join(where, "; "))
+	return hits, nil
 }
 
 // ByChannel returns the version channel points at, or a bad-input error
@@ -157,11 +161,15 @@ type Policy struct {
 // Plan decides, for each version (newest first), whether the policy
 // removes it. A version a channel points at or something uses is never
 // removed, whatever its age; every survivor says why it is kept.
+// Versions are counted per repository (or region).
 func Plan(vs []Version, p Policy) []Decision {
 	vs = append([]Version(nil), vs...)
 	Sort(vs)
 	out := make([]Decision, 0, len(vs))
-	for i, v := range vs {
+	rank := map[string]int{}
+	for _, v := range vs {
+		i := rank[v.Repository]
+		rank[v.Repository]++
 		d := Decision{Version: v}
 		var why []string
 		if i < p.Keep {

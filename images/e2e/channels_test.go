@@ -169,7 +169,7 @@ func TestBadInput(t *testing.T) {
 		{"no channel", []string{"promote", repo, "v1"}, "--channel"},
 		{"prune without --keep", []string{"prune", repo}, "--keep N"},
 		{"bad age", []string{"prune", repo, "--keep", "1", "--older-than", "soon"}, "--older-than"},
-		{"amazon not yet", []string{"images", repo, "--kind", "amazon-ebs"}, "not implemented yet"},
+		{"unknown kind", []string{"images", repo, "--kind", "podman"}, "want docker or amazon-ebs"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

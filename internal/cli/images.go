@@ -17,14 +17,16 @@ import (
 
 // storeFlags choose the kind of artifact a lifecycle command works on.
 type storeFlags struct {
-	kind string
+	kind    string
+	regions []string
 }
 
 func (f *storeFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.kind, "kind", "docker", "the kind of artifact: docker (engine and registry)")
+	cmd.Flags().StringVar(&f.kind, "kind", "docker", "the kind of artifact: docker (engine and registry) or amazon-ebs (AMIs)")
+	cmd.Flags().StringSliceVar(&f.regions, "region", nil, "for AMIs: the regions to work in (default: AWS_REGION / the profile's)")
 }
 
-func (f *storeFlags) store() (images.Store, error) {
+func (f *storeFlags) store(ctx context.Context) (images.Store, error) {
 	switch f.kind {
 	case "docker":
 		api, err := dockerClient()
@@ -33,9 +35,9 @@ func (f *storeFlags) store() (images.Store, error) {
 		}
 		return &images.Docker{API: api}, nil
 	case "amazon-ebs", "amazon", "ami":
-		return nil, bake.BadInputf("--kind %s: AMI versions, channels and retention are not implemented yet; use --kind docker", f.kind)
+		return amazonStore(ctx, f.regions)
 	}
-	return nil, bake.BadInputf("--kind %q: want docker", f.kind)
+	return nil, bake.BadInputf("--kind %q: want docker or amazon-ebs", f.kind)
 }
 
 func newImagesCmd(st Streams) *cobra.Command {
@@ -49,7 +51,7 @@ func newImagesCmd(st Streams) *cobra.Command {
 			"With --channel, print only the version the channel points at.",
 		Args: exactlyOneArg("an image name (repository, BUILD.TYPE.NAME or source name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := sf.store()
+			s, err := sf.store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -121,7 +123,7 @@ func newPromoteCmd(st Streams) *cobra.Command {
 			if err := images.CheckChannel(channel); err != nil {
 				return err
 			}
-			s, err := sf.store()
+			s, err := sf.store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -138,22 +140,30 @@ func promote(ctx context.Context, st Streams, s images.Store, name, version, cha
 	if err != nil {
 		return err
 	}
-	v, err := images.Find(vs, name, version)
+	hits, err := images.Find(vs, name, version)
 	if err != nil {
 		return err
 	}
-	was := ""
-	if old, err := images.ByChannel(vs, name, channel); err == nil {
-		if old.Version == v.Version && old.Repository == v.Repository {
-			fmt.Fprintf(st.Out, "%s: channel %s already points at %s\n", v.Repository, channel, v.Version)
-			return nil
+	for _, v := range hits {
+		was := ""
+		var same []images.Version
+		for _, o := range vs {
+			if o.Repository == v.Repository {
+				same = append(same, o)
+			}
 		}
-		was = " (was " + old.Version + ")"
+		if old, err := images.ByChannel(same, name, channel); err == nil {
+			if old.Version == v.Version {
+				fmt.Fprintf(st.Out, "%s: channel %s already points at %s (%s)\n", v.Repository, channel, v.Version, shortID(v.ID))
+				continue
+			}
+			was = " (was " + old.Version + ")"
+		}
+		if err := s.SetChannel(ctx, v, channel); err != nil {
+			return err
+		}
+		fmt.Fprintf(st.Out, "%s: channel %s now points at %s (%s)%s\n", v.Repository, channel, v.Version, shortID(v.ID), was)
 	}
-	if err := s.SetChannel(ctx, v, channel); err != nil {
-		return err
-	}
-	fmt.Fprintf(st.Out, "%s: channel %s now points at %s%s\n", v.Repository, channel, v.Version, was)
 	return nil
 }
 
@@ -178,7 +188,7 @@ func newPruneCmd(st Streams) *cobra.Command {
 				}
 				age = d
 			}
-			s, err := sf.store()
+			s, err := sf.store(cmd.Context())
 			if err != nil {
 				return err
 			}
