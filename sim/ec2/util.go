@@ -2,7 +2,6 @@ package ec2
 
 import (
 	"net/netip"
-	"path"
 	"sort"
 	"strings"
 	"time"
@@ -78,24 +77,35 @@ func (fs filterSet) known(names ...string) error {
 	return nil
 }
 
+// wildcard matches s against an EC2 filter value: * is any run of
+// characters (/ included), ? is one character, everything else is literal.
 func wildcard(pattern, s string) bool {
 	if !strings.ContainsAny(pattern, "*?") {
 		return pattern == s
 	}
-	// path.Match treats only / specially; EC2 values with / are rare, and
-	// [ is escaped so that it is literal as in EC2.
-	p := strings.NewReplacer("[", `\[`, `\`, `\\`).Replace(pattern)
-	ok, err := path.Match(p, s)
-	if err != nil {
-		return false
+	p, x := []rune(pattern), []rune(s)
+	pi, xi := 0, 0
+	star, mark := -1, 0
+	for xi < len(x) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == x[xi]):
+			pi++
+			xi++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, xi
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			xi = mark
+		default:
+			return false
+		}
 	}
-	if ok {
-		return true
+	for pi < len(p) && p[pi] == '*' {
+		pi++
 	}
-	if strings.Contains(s, "/") { // * must cross / too
-		return wildcard(pattern, strings.ReplaceAll(s, "/", "\x00"))
-	}
-	return false
+	return pi == len(p)
 }
 
 // tagValues answers tag:K, tag-key and tag-value filter names.
