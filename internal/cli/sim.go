@@ -38,7 +38,12 @@ DNS server on --dns-addr. Point any SDK or the AWS CLI at it:
   aws --endpoint-url http://127.0.0.1:4566 ...   (the Debian awscli ignores AWS_ENDPOINT_URL)
 
 Stop it with Ctrl-C: every container it started is removed.`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return bake.BadInputf("bake sim takes no arguments, got %q (see bake sim --help)", args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Faults = core.NewFaults()
 			for _, spec := range latency {
