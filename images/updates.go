@@ -53,8 +53,14 @@ func ParseUpdates(out string) (Updates, error) {
 	if last[1] != "" {
 		return Updates{Unsupported: true}, nil
 	}
-	n, _ := strconv.Atoi(last[2])
-	s, _ := strconv.Atoi(last[3])
+	n, err := strconv.Atoi(last[2])
+	if err != nil {
+		return Updates{}, fmt.Errorf("update count %q: %w", last[2], err)
+	}
+	s, err := strconv.Atoi(last[3])
+	if err != nil {
+		return Updates{}, fmt.Errorf("security update count %q: %w", last[3], err)
+	}
 	return Updates{Pending: n, Security: s}, nil
 }
 
