@@ -243,5 +243,3 @@ func reach(t *testing.T, url string, n int) []string {
 	slices.Sort(out)
 	return out
 }
-
-

@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	as "github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/miekg/dns"
 
 	"github.com/bakehq/bake/sim"
@@ -126,9 +131,14 @@ func testELBv2WithCLI(t *testing.T, s *sim.Sim, aws *awsCLI) {
 	aws.fails("TargetGroupNotFound", "elbv2", "create-listener", "--load-balancer-arn", lbArn, "--protocol", "HTTP", "--port", "8081",
 		"--default-actions", "Type=forward,TargetGroupArn="+strings.Replace(tgArn, "cli-tg", "no-tg", 1))
 	aws.fails("ResourceInUse", "elbv2", "delete-target-group", "--target-group-arn", tgArn)
+	lbc := elb.NewFromConfig(sdkConfig(s.Endpoint())) // waits poll with the SDK: the CLI is slow to start
 	waitFor(t, "the ip target to turn healthy", 30*time.Second, func() bool {
-		return str(aws.ok("elbv2", "describe-target-health", "--target-group-arn", tgArn), "TargetHealthDescriptions", 0, "TargetHealth", "State") == "healthy"
+		h, err := lbc.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: awssdk.String(tgArn)})
+		return err == nil && len(h.TargetHealthDescriptions) == 1 && h.TargetHealthDescriptions[0].TargetHealth.State == "healthy"
 	})
+	if got := str(aws.ok("elbv2", "describe-target-health", "--target-group-arn", tgArn), "TargetHealthDescriptions", 0, "TargetHealth", "State"); got != "healthy" {
+		t.Fatalf("target state = %q", got)
+	}
 	if n := length(aws.ok("elbv2", "describe-listeners", "--load-balancer-arn", lbArn), "Listeners"); n != 1 {
 		t.Fatalf("%d listeners", n)
 	}
@@ -257,7 +267,7 @@ func testRoute53WithCLI(t *testing.T, s *sim.Sim, aws *awsCLI) {
 		{"Action":"DELETE","ResourceRecordSet":{"Name":"app.cli.example.com","Type":"CNAME","TTL":60,"ResourceRecords":[{"Value":"www.cli.example.com"}]}},
 		{"Action":"DELETE","ResourceRecordSet":{"Name":"canary.cli.example.com","Type":"A","SetIdentifier":"blue","Weight":100,"TTL":10,"ResourceRecords":[{"Value":"127.0.2.1"}]}},
 		{"Action":"DELETE","ResourceRecordSet":{"Name":"canary.cli.example.com","Type":"A","SetIdentifier":"green","Weight":0,"TTL":10,"ResourceRecords":[{"Value":"127.0.2.2"}]}},
-		{"Action":"DELETE","ResourceRecordSet":{"Name":"lb.cli.example.com","Type":"A","AliasTarget":{"HostedZoneId":"Z35SXDOTRQ7X7K","DNSName":"` + lb + `","EvaluateTargetHealth":true}}}]}`)
+		{"Action":"DELETE","ResourceRecordSet":{"Name":"lb.cli.example.com","Type":"A","AliasTarget":{"HostedZoneId":"Z35SXDOTRQ7X7K","DNSName":"`+lb+`","EvaluateTargetHealth":true}}}]}`)
 	aws.ok("route53", "delete-hosted-zone", "--id", id)
 	aws.fails("NoSuchHostedZone", "route53", "list-resource-record-sets", "--hosted-zone-id", id)
 }
@@ -281,15 +291,23 @@ func testAutoScalingWithCLI(t *testing.T, s *sim.Sim, aws *awsCLI) {
 	aws.fails("ValidationError", "autoscaling", "create-auto-scaling-group", "--auto-scaling-group-name", "cli-bad",
 		"--min-size", "0", "--max-size", "1", "--vpc-zone-identifier", subnets[0])
 
-	var iid string
-	waitFor(t, "the group's instance to be in service", 90*time.Second, func() bool {
-		g := aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg")
-		if str(g, "AutoScalingGroups", 0, "Instances", 0, "LifecycleState") != "InService" {
-			return false
+	asc := as.NewFromConfig(sdkConfig(s.Endpoint())) // waits poll with the SDK: the CLI is slow to start
+	instances := func() []astypes.Instance {
+		out, err := asc.DescribeAutoScalingGroups(context.Background(), &as.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"cli-asg"}})
+		if err != nil || len(out.AutoScalingGroups) == 0 {
+			return nil
 		}
-		iid = str(g, "AutoScalingGroups", 0, "Instances", 0, "InstanceId")
-		return true
+		return out.AutoScalingGroups[0].Instances
+	}
+	waitFor(t, "the group's instance to be in service", 90*time.Second, func() bool {
+		is := instances()
+		return len(is) == 1 && is[0].LifecycleState == astypes.LifecycleStateInService
 	})
+	g := aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg")
+	iid := str(g, "AutoScalingGroups", 0, "Instances", 0, "InstanceId")
+	if str(g, "AutoScalingGroups", 0, "Instances", 0, "LifecycleState") != "InService" || str(g, "AutoScalingGroups", 0, "HealthCheckType") != "EC2" {
+		t.Fatalf("describe-auto-scaling-groups = %v", g)
+	}
 	inst := aws.ok("ec2", "describe-instances", "--instance-ids", iid)
 	tags := fmt.Sprint(get(inst, "Reservations", 0, "Instances", 0, "Tags"))
 	if !strings.Contains(tags, "aws:autoscaling:groupName") || !strings.Contains(tags, "sre") {
@@ -312,7 +330,7 @@ func testAutoScalingWithCLI(t *testing.T, s *sim.Sim, aws *awsCLI) {
 	aws.ok("autoscaling", "detach-load-balancer-target-groups", "--auto-scaling-group-name", "cli-asg", "--target-group-arns", tgArn)
 
 	aws.ok("autoscaling", "update-auto-scaling-group", "--auto-scaling-group-name", "cli-asg", "--max-size", "3", "--health-check-grace-period", "30")
-	g := aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg")
+	g = aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg")
 	if get(g, "AutoScalingGroups", 0, "MaxSize") != float64(3) || get(g, "AutoScalingGroups", 0, "HealthCheckGracePeriod") != float64(30) {
 		t.Fatalf("updated group = %v", g)
 	}
@@ -334,22 +352,22 @@ func testAutoScalingWithCLI(t *testing.T, s *sim.Sim, aws *awsCLI) {
 	if !strings.Contains(str(term, "Activity", "Description"), iid) {
 		t.Fatalf("terminate = %v", term)
 	}
-	waitFor(t, "the group to be empty", 60*time.Second, func() bool {
-		return length(aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg"), "AutoScalingGroups", 0, "Instances") == 0
-	})
+	waitFor(t, "the group to be empty", 60*time.Second, func() bool { return len(instances()) == 0 })
 	acts := aws.ok("autoscaling", "describe-scaling-activities", "--auto-scaling-group-name", "cli-asg")
 	if n := length(acts, "Activities"); n < 2 || !strings.HasPrefix(str(acts, "Activities", 0, "Description"), "Terminating EC2 instance: ") {
 		t.Fatalf("activities = %v", acts)
 	}
 	aws.ok("autoscaling", "set-desired-capacity", "--auto-scaling-group-name", "cli-asg", "--desired-capacity", "1")
-	waitFor(t, "a new instance", 60*time.Second, func() bool {
-		return length(aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg"), "AutoScalingGroups", 0, "Instances") == 1
-	})
+	waitFor(t, "a new instance", 60*time.Second, func() bool { return len(instances()) == 1 })
 	aws.fails("ResourceInUse", "autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "cli-asg")
 	aws.ok("autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "cli-asg", "--force-delete")
 	waitFor(t, "the group to go", 60*time.Second, func() bool {
-		return length(aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg"), "AutoScalingGroups") == 0
+		out, err := asc.DescribeAutoScalingGroups(context.Background(), &as.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"cli-asg"}})
+		return err == nil && len(out.AutoScalingGroups) == 0
 	})
+	if n := length(aws.ok("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", "cli-asg"), "AutoScalingGroups"); n != 0 {
+		t.Fatalf("%d groups after the delete", n)
+	}
 	aws.fails("ValidationError", "autoscaling", "delete-auto-scaling-group", "--auto-scaling-group-name", "cli-asg")
 
 }
