@@ -148,3 +148,34 @@ func TestFaultInjection(t *testing.T) {
 		t.Fatal("the instance is not marked unhealthy")
 	}
 }
+
+// TestRunInstancesIdempotent: a RunInstances retried with its ClientToken
+// returns the first reservation instead of launching again.
+func TestRunInstancesIdempotent(t *testing.T) {
+	t.Parallel()
+	s, rt := startFakeSim(t, sim.Options{})
+	ctx := context.Background()
+	c := ec2.NewFromConfig(sdkConfig(s.Endpoint()))
+	imgs, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"136693071363"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &ec2.RunInstancesInput{ImageId: imgs.Images[0].ImageId, MinCount: aws.Int32(2), MaxCount: aws.Int32(2), ClientToken: aws.String("retry-me")}
+	a, err := c.RunInstances(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.RunInstances(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *a.ReservationId != *b.ReservationId || len(b.Instances) != 2 || *a.Instances[0].InstanceId != *b.Instances[0].InstanceId {
+		t.Fatalf("second call: %s %d, want the first reservation %s", *b.ReservationId, len(b.Instances), *a.ReservationId)
+	}
+	if err := s.EC2.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rt.count(); n != 2 {
+		t.Fatalf("%d machines, want 2", n)
+	}
+}

@@ -49,6 +49,8 @@ type EC2 struct {
 	svc    *core.Service
 	docker *Docker // when the runtime is the sim's own Docker: closed with the sim
 
+	tokens map[string]string // RunInstances ClientToken -> reservation id
+
 	opsMu sync.Mutex
 	ops   map[string]*sync.Mutex // per-instance background work
 

@@ -80,6 +80,24 @@ func (e *EC2) runInstances(ctx context.Context, req *core.Request, in *ec2.RunIn
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// A retried call (the SDKs set ClientToken) gets the reservation of
+	// the first one, as on EC2, instead of a second set of instances.
+	token := deref(in.ClientToken)
+	if token != "" {
+		if resID, ok := e.tokens[token]; ok {
+			out := &ec2.RunInstancesOutput{ReservationId: &resID, OwnerId: &e.account}
+			for _, id := range sortedKeys(e.st.Instances) {
+				if inst := e.st.Instances[id]; inst.ReservationID == resID {
+					out.Instances = append(out.Instances, e.view(inst))
+					out.Groups = inst.SecurityGroups
+				}
+			}
+			sort.Slice(out.Instances, func(i, j int) bool {
+				return deref(out.Instances[i].AmiLaunchIndex) < deref(out.Instances[j].AmiLaunchIndex)
+			})
+			return out, nil
+		}
+	}
 	if in.LaunchTemplate != nil {
 		if err := e.applyTemplate(&l, in.LaunchTemplate); err != nil {
 			return nil, err
@@ -88,6 +106,15 @@ func (e *EC2) runInstances(ctx context.Context, req *core.Request, in *ec2.RunIn
 	insts, resID, err := e.launchLocked(ctx, req, l, int(max))
 	if err != nil {
 		return nil, err
+	}
+	if token != "" {
+		if e.tokens == nil {
+			e.tokens = map[string]string{}
+		}
+		e.tokens[token] = resID
+		for _, inst := range insts {
+			inst.ClientToken = &token
+		}
 	}
 	out := &ec2.RunInstancesOutput{ReservationId: &resID, OwnerId: &e.account}
 	for _, inst := range insts {
