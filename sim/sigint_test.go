@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bufio"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -132,3 +133,45 @@ func removeContainersOf(t *testing.T, pid int) {
 	}
 }
 
+
+// TestStartupSweep: a sim removes the containers a crashed sim left (its
+// pid is gone) and leaves those of a live one alone.
+func TestStartupSweep(t *testing.T) {
+	startSim(t, sim.Options{DebianImage: "-"}) // skips without docker or the image
+	ctx := context.Background()
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mk := func(pid string) string {
+		t.Helper()
+		created, err := c.ContainerCreate(ctx, &container.Config{Image: "localbase/debian:bookworm", Cmd: []string{"sleep", "300"},
+			Labels: map[string]string{simec2.LabelSim: "1", simec2.LabelPID: pid}}, nil, nil, nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := c.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true}); err != nil && !client.IsErrNotFound(err) {
+				t.Errorf("remove test container: %v", err)
+			}
+		})
+		return created.ID
+	}
+	dead := mk("2147483646") // no such process
+	live := mk(strconv.Itoa(os.Getppid()))
+	d, err := simec2.NewDocker(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ContainerInspect(ctx, dead); !client.IsErrNotFound(err) {
+		t.Errorf("the crashed sim's container is still there: %v", err)
+	}
+	if _, err := c.ContainerInspect(ctx, live); err != nil {
+		t.Errorf("the live sim's container was removed: %v", err)
+	}
+}
