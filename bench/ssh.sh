@@ -111,9 +111,9 @@ fi
 (cd "$work" && python3 "$root/bench/ssh/interleave.py" "$work/echo10.json" "$runs" "$rmi" "${args[@]}")
 
 # --- report ------------------------------------------------------------------
-python3 - "$work" "$out" "$runs" "$cipher" "$have_packer" <<'PY'
+python3 - "$work" "$out" "$runs" "$cipher" "$have_packer" "$root" <<'PY'
 import json, platform, statistics, subprocess, sys, datetime, os
-work, out, runs, cipher, have_packer = sys.argv[1:]
+work, out, runs, cipher, have_packer, root = sys.argv[1:]
 def load(name):
     return {r["command"]: r for r in json.load(open(os.path.join(work, name)))["results"]}
 def sh(cmd):
@@ -173,9 +173,10 @@ else:
 L.append("## Commands\n")
 L.append("```")
 for r in list(up.values()) + list(a.values()):
-    L.append(r["cmd"].replace(work, "$WORK"))
+    L.append(r["cmd"].replace(work, "$WORK").replace(root + "/", ""))
 L.append("```")
-L.append("\n`$WORK` is the run's temporary directory (keys, sshd config, known_hosts, the 1 GiB file), removed at the end.")
+L.append("\n`$WORK` is the run's temporary directory (keys, sshd config, known_hosts, the 1 GiB file), removed at the end; "
+         "paths are from the repository's root.")
 open(out, "w").write("\n".join(L) + "\n")
 print("wrote", out, file=sys.stderr)
 PY

@@ -82,6 +82,10 @@ func newSettings(addr, user string, opts []Option) (*settings, error) {
 	if err := s.validate(); err != nil {
 		return nil, bake.BadInput(err)
 	}
+	if s.bastion != nil {
+		// The jump host shares the machine's log and its overall wait.
+		s.bastion.log, s.bastion.timeout = s.log, s.timeout
+	}
 	return s, nil
 }
 

@@ -94,7 +94,6 @@ func (s *settings) connect(ctx context.Context, deadline time.Time) (*conn, erro
 	}
 	var bastion *conn
 	if s.bastion != nil {
-		s.bastion.log = s.log
 		b, err := s.bastion.connect(ctx, deadline)
 		if err != nil {
 			return nil, fmt.Errorf("bastion %s: %w", s.bastion.addr, err)
@@ -316,7 +315,7 @@ func withoutAlgorithms(algos []string, keyType string) []string {
 	return out
 }
 
-// isRetryable reports whether err is a connection that dropped rather
+// isDisconnect reports whether err is a connection that dropped rather
 // than an answer.
 func isDisconnect(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) ||

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,6 +89,8 @@ func startSSHD(t testing.TB) *sshdServer {
 	writeFile(t, filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600)
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", filepath.Join(dir, "sshd_config"), "-p", port)
 	cmd.Stderr = s.stderr
+	// sshd dies with the test binary, also when it is killed (timeout, ^C).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sshd: %v", err)
 	}
