@@ -250,7 +250,7 @@ func (m *machine) run(ctx context.Context, steps []step) error {
 			}
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		m.log.Event(bake.Event{Type: bake.EventInfo, Message: "done: " + s.name,
+		m.st.log.Event(bake.Event{Type: bake.EventInfo, Message: "done: " + s.name,
 			Fields: map[string]string{"aws_step": s.name, "elapsed_s": fmt.Sprintf("%.3f", time.Since(start).Seconds())}})
 	}
 	return nil
