@@ -105,4 +105,5 @@ func TestBlueGreen(t *testing.T) {
 	if g := groupsOf(t, "bluegreen", true); len(g) != 1 || g[0] != sum.Group {
 		t.Errorf("groups left %v, want only %s", g, sum.Group)
 	}
+	benchRecord(t, roll.BlueGreen, st, sum, nil)
 }

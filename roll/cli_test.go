@@ -174,9 +174,10 @@ func TestConcurrentRollRefused(t *testing.T) {
 	needBin(t)
 	s := newService(t, "locked", serviceOpts{via: viaListener})
 	deploy(t, s, "blue")
-	first := start(t, rollArgs(s, roll.BlueGreen, "green", "--json")...)
+	// The first by channel, the second by version: both resolve to green.
+	first := start(t, "--service", s.file, "--channel", "roll-test-green", "--json")
 	first.when(t, `"phase":"waiting"`, time.Minute)
-	second := run(t, rollArgs(s, roll.Canary, "green")...)
+	second := run(t, "--service", s.file, "--strategy", "canary", "--version", "green")
 	if second.code != 4 || !strings.Contains(second.stderr, "another roll of this service is running") || !strings.Contains(second.stderr, "/roll/locked/lock") {
 		t.Errorf("second roll: %s", second)
 	}
@@ -203,7 +204,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown service", []string{"--service", s.file, "--name", "nope", "--image", cloud.amis["green"]}, []string{`unknown service "nope"`, "badinput"}},
 		{"missing file", []string{"--service", s.file + ".missing", "--image", cloud.amis["green"]}, []string{"read service file", "no such file"}},
 		{"ami does not exist", []string{"--service", s.file, "--image", "ami-0123456789abcdef0"}, []string{"image ami-0123456789abcdef0 does not exist"}},
-		{"no version", []string{"--service", s.file, "--version", "v-none"}, []string{"an image tagged bake:version=v-none does not exist"}},
+		{"no version", []string{"--service", s.file, "--version", "v-none"}, []string{"an image tagged org.opencontainers.image.version=v-none does not exist"}},
 		{"foreign listener", []string{"--service", wrongFile, "--image", cloud.amis["green"]}, []string{"does not belong to the service", other.lis[0]}},
 		{"unknown strategy", []string{"--service", s.file, "--strategy", "yolo", "--image", cloud.amis["green"]}, []string{`unknown strategy "yolo"`}},
 		{"route53 without records", []string{"--service", s.file, "--strategy", "route53", "--image", cloud.amis["green"]}, []string{"strategy route53 needs"}},

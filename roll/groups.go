@@ -74,8 +74,9 @@ func sideOf(g astypes.AutoScalingGroup) *Side {
 	return s
 }
 
-// resolveImage finds the AMI to roll to: an image id, the image tagged
-// bake:version=V, or the image a channel parameter names.
+// resolveImage finds the AMI to roll to: an image id, the newest of the
+// account's images bake tagged with version V, or the image a channel
+// parameter names.
 func (r *Roller) resolveImage(ctx context.Context, o Options) (string, error) {
 	n := 0
 	for _, v := range []string{o.Image, o.Version, o.Channel} {
@@ -93,8 +94,8 @@ func (r *Roller) resolveImage(ctx context.Context, o Options) (string, error) {
 		in.ImageIds, what = []string{o.Image}, "image "+o.Image
 	case o.Version != "":
 		in.Owners = []string{"self"}
-		in.Filters = []ec2types.Filter{{Name: aws.String("tag:bake:version"), Values: []string{o.Version}}}
-		what = "an image tagged bake:version=" + o.Version
+		in.Filters = []ec2types.Filter{{Name: aws.String("tag:" + bake.LabelVersion), Values: []string{o.Version}}}
+		what = "an image tagged " + bake.LabelVersion + "=" + o.Version
 	case o.Channel != "":
 		var ami string
 		ok, err := (store{api: r.c.Parameters, service: r.svc.Name}).getRaw(ctx, "/bake/channels/"+o.Channel, &ami)

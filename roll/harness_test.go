@@ -9,6 +9,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -36,11 +37,13 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/docker/docker/api/types/build"
 	dimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/miekg/dns"
 
+	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/roll"
 	simautoscaling "github.com/bakehq/bake/sim/autoscaling"
 	"github.com/bakehq/bake/sim/core"
@@ -299,7 +302,19 @@ func startCloud(ctx context.Context, images map[string]string, logPath string) (
 		return fail(err)
 	}
 	for _, im := range out.Images {
-		c.amis[strings.TrimPrefix(aws.ToString(im.Name), "roll-")] = aws.ToString(im.ImageId)
+		v := strings.TrimPrefix(aws.ToString(im.Name), "roll-")
+		c.amis[v] = aws.ToString(im.ImageId)
+		// As bake tags the AMIs it bakes, and a channel naming one.
+		if _, err := c.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{aws.ToString(im.ImageId)},
+			Tags: []ec2types.Tag{{Key: aws.String(bake.LabelVersion), Value: aws.String(v)}}}); err != nil {
+			cancel()
+			return fail(err)
+		}
+		if _, err := c.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/bake/channels/roll-test-" + v), Value: im.ImageId,
+			Type: ssmtypes.ParameterTypeString}); err != nil {
+			cancel()
+			return fail(err)
+		}
 	}
 	stop := func() error {
 		cancel()
@@ -705,4 +720,29 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// benchRecord appends one measurement to $ROLL_BENCH_OUT (bench/roll.sh).
+func benchRecord(t *testing.T, strategy string, st stats, sum *roll.Summary, extra map[string]any) {
+	path := os.Getenv("ROLL_BENCH_OUT")
+	if path == "" {
+		return
+	}
+	rec := map[string]any{"strategy": strategy, "served": st.Served, "failed": st.Failed, "p99_ms": float64(st.P99.Microseconds()) / 1000}
+	if sum != nil {
+		rec["cutover_ms"] = float64(sum.Cutover.Microseconds()) / 1000
+		rec["rollback_ms"] = float64(sum.Rollback.Microseconds()) / 1000
+		rec["green_healthy_ms"] = sum.GreenHealthy.Milliseconds()
+		rec["total_ms"] = sum.Total.Milliseconds()
+	}
+	for k, v := range extra {
+		rec[k] = v
+	}
+	b, err := json.Marshal(rec)
+	must(t, err)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	must(t, err)
+	defer f.Close()
+	_, err = f.Write(append(b, '\n'))
+	must(t, err)
 }

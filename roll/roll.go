@@ -25,7 +25,7 @@ const (
 type Options struct {
 	Strategy string
 	Image    string // an AMI id
-	Version  string // or the image tagged bake:version=V
+	Version  string // or the image bake tagged with this version (org.opencontainers.image.version)
 	Channel  string // or the AMI in parameter /bake/channels/C
 }
 

@@ -40,6 +40,7 @@ func rollTest(t *testing.T, name, strategy string, o serviceOpts) {
 	if g := groupsOf(t, name, true); len(g) != 1 || g[0] != sum.Group {
 		t.Errorf("groups left %v, want only %s", g, sum.Group)
 	}
+	benchRecord(t, strategy, st, sum, nil)
 }
 
 // TestRoute53 shifts a service's weighted records 50/100 while clients
@@ -76,7 +77,8 @@ func TestRolling(t *testing.T) {
 	deploy(t, s, "blue")
 	l := startLoad(t, s)
 	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
-	if _, err := rollTo(t, s, roll.Rolling, "green"); err != nil {
+	sum, err := rollTo(t, s, roll.Rolling, "green")
+	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(3 * time.Second) // the last old instance drains
@@ -89,6 +91,7 @@ func TestRolling(t *testing.T) {
 	if !st.allOn("green") {
 		t.Errorf("traffic did not end on green: %s", st)
 	}
+	benchRecord(t, roll.Rolling, st, sum, nil)
 }
 
 // TestGreenNeverHealthy: a green whose app never passes its health check
@@ -169,6 +172,7 @@ func TestRollbackAfterSwitch(t *testing.T) {
 	if failed > 300 {
 		t.Errorf("%d requests failed after green broke, want at most 300 (3s at 100 req/s)", failed)
 	}
+	benchRecord(t, "rollback", st, res.sum, map[string]any{"failed_after_break": failed, "break_to_blue_ms": took.Milliseconds()})
 	if res.sum.Rollback > time.Second {
 		t.Errorf("rollback call took %s, want under 1s", res.sum.Rollback)
 	}

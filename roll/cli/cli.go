@@ -83,7 +83,7 @@ groups), so re-running a killed roll resumes it.`,
 	pf.BoolVar(&f.json, "json", false, "print progress as JSON events, one per line, on stdout")
 	root.Flags().StringVar(&o.Strategy, "strategy", roll.BlueGreen, "bluegreen, canary, route53 or rolling")
 	root.Flags().StringVar(&o.Image, "image", "", "the AMI id to roll to")
-	root.Flags().StringVar(&o.Version, "version", "", "roll to the image tagged bake:version=V")
+	root.Flags().StringVar(&o.Version, "version", "", "roll to the newest image bake baked with version V (tag org.opencontainers.image.version)")
 	root.Flags().StringVar(&o.Channel, "channel", "", "roll to the AMI in SSM parameter /bake/channels/C")
 
 	simple := func(use, short string, run func(context.Context, *roll.Roller) (any, error)) *cobra.Command {
