@@ -282,6 +282,12 @@ func (l *lock) renew() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			var have lockValue
+			ok, err := l.st.get(ctx, "lock", &have)
+			if err == nil && ok && have.ID != l.value.ID {
+				cancel()
+				return // taken over after this roll missed renewals: never steal it back
+			}
 			l.value.Renewed = time.Now().UTC()
 			_ = l.st.put(ctx, "lock", l.value, true) // a missed renewal is retried next tick; the ttl covers several
 			cancel()
