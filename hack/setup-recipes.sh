@@ -28,8 +28,7 @@ conf=/etc/apt-cacher-ng/zz-bake.conf
 mirror=${MIRROR:-http://deb.debian.org/debian/}
 want="BindAddress: 127.0.0.1 $gateway
 Port: $port
-Remap-debrep: file:deb_mirror*.gz /debian ; $mirror
-PassThroughPattern: .*"
+Remap-debrep: file:deb_mirror*.gz /debian ; $mirror"
 if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
 	printf '%s\n' "$want" >"$conf"
 	# Restart the daemon (by its pid file) to read the new config.
