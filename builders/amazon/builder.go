@@ -281,6 +281,10 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	return a, nil
 }
 
+// undoTimeout bounds each step's undo (EC2 takes a minute or two to
+// terminate an instance).
+const undoTimeout = 5 * time.Minute
+
 // Destroy undoes the steps that ran, in reverse order, each with the
 // fresh context it is given. After a finished bake only the temporary
 // resources go; after a failed one the half-made AMIs go too, unless
@@ -304,7 +308,12 @@ func (m *machine) Destroy(ctx context.Context) error {
 		if s.undo == nil || (s.artifact && m.captured) {
 			continue
 		}
-		if err := s.undo(ctx, m.st); err != nil {
+		// Each undo gets its own deadline, so that a slow termination
+		// does not leave the key pair and security group no time.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+		err := s.undo(uctx, m.st)
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("undo %s: %w", s.name, err))
 		}
 	}

@@ -21,6 +21,22 @@ import (
 // token makes the SDK's retries launch one instance, not several.
 func runInstance(ctx context.Context, s *state) error {
 	c := s.cfg
+	out, err := s.api.RunInstances(ctx, runInstancesInput(s))
+	if err != nil {
+		if errCode(err) == "InvalidParameterValue" || errCode(err) == "Unsupported" {
+			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", c.InstanceType, s.sourceAMI, shortErr(err))
+		}
+		return fmt.Errorf("launch %s from %s: %w", c.InstanceType, s.sourceAMI, err)
+	}
+	s.instance = out.Instances[0]
+	s.instanceID = aws.ToString(s.instance.InstanceId)
+	s.log.Info(fmt.Sprintf("instance %s (%s) launched from %s", s.instanceID, c.InstanceType, s.sourceAMI))
+	return nil
+}
+
+// runInstancesInput is the build instance's launch request.
+func runInstancesInput(s *state) *ec2.RunInstancesInput {
+	c := s.cfg
 	groups := c.SecurityGroupIDs
 	if s.groupID != "" {
 		groups = []string{s.groupID}
@@ -59,17 +75,7 @@ func runInstance(ctx context.Context, s *state) error {
 		in.SecurityGroupIds = groups
 		in.SubnetId = nilIfEmpty(c.SubnetID)
 	}
-	out, err := s.api.RunInstances(ctx, in)
-	if err != nil {
-		if errCode(err) == "InvalidParameterValue" || errCode(err) == "Unsupported" {
-			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", c.InstanceType, s.sourceAMI, shortErr(err))
-		}
-		return fmt.Errorf("launch %s from %s: %w", c.InstanceType, s.sourceAMI, err)
-	}
-	s.instance = out.Instances[0]
-	s.instanceID = aws.ToString(s.instance.InstanceId)
-	s.log.Info(fmt.Sprintf("instance %s (%s) launched from %s", s.instanceID, c.InstanceType, s.sourceAMI))
-	return nil
+	return in
 }
 
 func nilIfEmpty(s string) *string {

@@ -43,15 +43,7 @@ func createSecurityGroup(ctx context.Context, s *state) error {
 		return fmt.Errorf("create security group %s: %w", name, err)
 	}
 	s.groupID = aws.ToString(out.GroupId)
-	perm := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(c.SSHPort)), ToPort: aws.Int32(int32(c.SSHPort))}
-	for _, cidr := range cidrs {
-		r := aws.String(cidr)
-		if strings.Contains(cidr, ":") {
-			perm.Ipv6Ranges = append(perm.Ipv6Ranges, types.Ipv6Range{CidrIpv6: r, Description: aws.String("bake build")})
-		} else {
-			perm.IpRanges = append(perm.IpRanges, types.IpRange{CidrIp: r, Description: aws.String("bake build")})
-		}
-	}
+	perm := sshPermission(c.SSHPort, cidrs)
 	if _, err := s.api.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: out.GroupId, IpPermissions: []types.IpPermission{perm},
 	}); err != nil {
@@ -98,4 +90,18 @@ func deleteSecurityGroup(ctx context.Context, s *state) error {
 	}
 	s.groupID = ""
 	return nil
+}
+
+// sshPermission admits tcp/port from cidrs, and from nowhere else.
+func sshPermission(port int, cidrs []string) types.IpPermission {
+	perm := types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(port)), ToPort: aws.Int32(int32(port))}
+	for _, cidr := range cidrs {
+		r := aws.String(cidr)
+		if strings.Contains(cidr, ":") {
+			perm.Ipv6Ranges = append(perm.Ipv6Ranges, types.Ipv6Range{CidrIpv6: r, Description: aws.String("bake build")})
+		} else {
+			perm.IpRanges = append(perm.IpRanges, types.IpRange{CidrIp: r, Description: aws.String("bake build")})
+		}
+	}
+	return perm
 }
