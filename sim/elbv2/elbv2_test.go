@@ -575,3 +575,95 @@ func TestTerminatedInstancesLeaveTheirTargetGroups(t *testing.T) {
 		t.Errorf("register a terminated instance: %v", err)
 	}
 }
+
+// TestModifyListenerLosesNoRequests switches a listener between two target
+// groups through the API while clients keep requesting, moves it to
+// another port, and marks an instance's app unhealthy with the sim's fault
+// injection.
+func TestModifyListenerLosesNoRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	blueApp, greenApp := e.newApp(t, "i-blue"), e.newApp(t, "i-green")
+	lb := e.lb(t, ctx, "switch")
+	blue, green := e.tg(t, ctx, "blue"), e.tg(t, ctx, "green")
+	do(e.c.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: blue.TargetGroupArn,
+		Targets: []types.TargetDescription{{Id: aws.String("i-blue"), Port: aws.Int32(blueApp.port())}}})).must(t)
+	do(e.c.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: green.TargetGroupArn,
+		Targets: []types.TargetDescription{{Id: aws.String("i-green"), Port: aws.Int32(greenApp.port())}}})).must(t)
+	weighted := func(b, g int32) []types.Action {
+		return []types.Action{{Type: types.ActionTypeEnumForward, ForwardConfig: &types.ForwardActionConfig{TargetGroups: []types.TargetGroupTuple{
+			{TargetGroupArn: blue.TargetGroupArn, Weight: aws.Int32(b)}, {TargetGroupArn: green.TargetGroupArn, Weight: aws.Int32(g)}}}}}
+	}
+	ln := do(e.c.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(8080),
+		Protocol: types.ProtocolEnumHttp, DefaultActions: weighted(1, 0)})).must(t).Listeners[0]
+	e.waitHealth(t, ctx, aws.ToString(blue.TargetGroupArn), "i-blue", types.TargetHealthStateEnumHealthy)
+	e.waitHealth(t, ctx, aws.ToString(green.TargetGroupArn), "i-green", types.TargetHealthStateEnumHealthy)
+	url := "http://" + net.JoinHostPort(e.resolve(t, aws.ToString(lb.DNSName)), "8080") + "/"
+
+	var failed, total atomic.Int64
+	seen := sync.Map{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range 3 {
+		wg.Go(func() {
+			for range 3000 { // bounded: at most 3000 requests each
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				total.Add(1)
+				resp, err := client.Get(url)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+				seen.Store(string(b), true)
+			}
+		})
+	}
+	for i := range 10 {
+		w := weighted(0, 1)
+		if i%2 == 1 {
+			w = weighted(1, 0)
+		}
+		do(e.c.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: ln.ListenerArn, DefaultActions: w})).must(t)
+		time.Sleep(30 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Errorf("%d of %d requests failed across 10 ModifyListener switches", failed.Load(), total.Load())
+	}
+	for _, id := range []string{"i-blue", "i-green"} {
+		if _, ok := seen.Load(id); !ok {
+			t.Errorf("%s never answered during the switches", id)
+		}
+	}
+
+	// another port: the old one stops answering, the new one serves
+	do(e.c.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: ln.ListenerArn, Port: aws.Int32(8081), DefaultActions: weighted(1, 0)})).must(t)
+	moved := "http://" + net.JoinHostPort(e.resolve(t, aws.ToString(lb.DNSName)), "8081") + "/"
+	if got := getBody(t, moved); got != "i-blue" {
+		t.Errorf("the moved listener answered %q", got)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Error("the old port still answers after the listener moved")
+	}
+
+	// the sim's fault injection: the instance's app is unhealthy whatever it answers
+	e.srv.Faults().SetUnhealthy("i-blue", true)
+	d := e.waitHealth(t, ctx, aws.ToString(blue.TargetGroupArn), "i-blue", types.TargetHealthStateEnumUnhealthy)
+	if d.TargetHealth.Reason != types.TargetHealthReasonEnumFailedHealthChecks {
+		t.Errorf("forced unhealthy reason %q", d.TargetHealth.Reason)
+	}
+	e.srv.Faults().SetUnhealthy("i-blue", false)
+	e.waitHealth(t, ctx, aws.ToString(blue.TargetGroupArn), "i-blue", types.TargetHealthStateEnumHealthy)
+}

@@ -3,6 +3,7 @@ package elbv2
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -260,16 +261,22 @@ func (e *ELBv2) modifyListener(ctx context.Context, _ *core.Request, in *elb.Mod
 	return &elb.ModifyListenerOutput{Listeners: []types.Listener{l.L}}, nil
 }
 
-// stopListener closes l's proxy, letting requests in flight finish.
-// Called with e.mu held.
+// stopListener closes l's port and gives requests in flight a few seconds
+// to finish, whatever the API call's own deadline. Called with e.mu held.
 func (e *ELBv2) stopListener(ctx context.Context, l *listener) error {
 	if l.proxy == nil {
 		return nil
 	}
 	p := l.proxy
 	l.proxy = nil
-	return p.Close(ctx)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainGrace)
+	defer cancel()
+	return p.Close(cctx)
 }
+
+// drainGrace bounds how long a deleted or moved listener waits for the
+// requests it is serving.
+const drainGrace = 5 * time.Second
 
 func (e *ELBv2) deleteListener(ctx context.Context, _ *core.Request, in *elb.DeleteListenerInput) (*elb.DeleteListenerOutput, error) {
 	e.mu.Lock()

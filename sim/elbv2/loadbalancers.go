@@ -205,7 +205,7 @@ func (e *ELBv2) deleteLoadBalancer(ctx context.Context, _ *core.Request, in *elb
 	for larn, l := range e.listeners {
 		if aws.ToString(l.L.LoadBalancerArn) == arn {
 			if err := e.stopListener(ctx, l); err != nil {
-				return nil, err
+				e.log.Warn("stop a listener of a deleted load balancer", "listener", larn, "err", err)
 			}
 			delete(e.listeners, larn)
 			delete(e.tags, larn)
