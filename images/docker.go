@@ -309,3 +309,24 @@ func firstOr(list []string, def string) string {
 	}
 	return def
 }
+
+// Latest returns the newest image job made in repository that is on the
+// engine, in one engine call; nil when there is none.
+func Latest(ctx context.Context, api ImageLister, job, repository string) (*Version, error) {
+	list, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", bake.LabelName+"="+job),
+		filters.Arg("reference", repository),
+	)})
+	if err != nil {
+		return nil, fmt.Errorf("list images of %s on the docker engine: %w", repository, err)
+	}
+	var newest *Version
+	for _, img := range list {
+		v := Version{Repository: repository, Version: img.Labels[bake.LabelVersion], ID: img.ID, Where: "local"}
+		fill(&v, img.Labels, time.Unix(img.Created, 0))
+		if newest == nil || v.Created.After(newest.Created) {
+			newest = &v
+		}
+	}
+	return newest, nil
+}

@@ -190,3 +190,38 @@ func TestSkipUnchangedBuild(t *testing.T) {
 		t.Fatalf("build after a change: %s", r)
 	}
 }
+
+// TestNightlyFailures: a bake that fails and a bake file that does not
+// load are reported as failed, with why, and do not stop the others; the
+// exit code says something failed.
+func TestNightlyFailures(t *testing.T) {
+	c := engine(t)
+	prefix := uniq("bake-e2e-fail")
+	removeRepos(t, c, prefix)
+	dir := t.TempDir()
+	writeBake(t, dir, prefix, "good", baseImage, "one")
+	writeBake(t, dir, prefix, "bad", baseImage, "one; exit 3")
+	if err := os.MkdirAll(filepath.Join(dir, "broken"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "broken", "x.bake.hcl"), []byte("source \"docker\" {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := bake(t, "rebuild", dir, "--nightly", "-parallel", "2", "--version", "v1")
+	if r.code != 1 {
+		t.Fatalf("want exit 1: %s", r)
+	}
+	got := map[string]string{}
+	for _, f := range table(r.stdout) {
+		got[f[0]] = f[2] + " " + f[len(f)-1]
+	}
+	for bake, want := range map[string]string{"good": "rebuilt never baked", "bad": "failed build docker.bad", "broken": "failed "} {
+		if !strings.HasPrefix(got[bake], want) {
+			t.Errorf("%s: %q, want %q...\n%s", bake, got[bake], want, r.stdout)
+		}
+	}
+	if _, err := c.ImageInspect(context.Background(), prefix+"/good:v1"); err != nil {
+		t.Errorf("the good bake was not baked: %v", err)
+	}
+	noLeftovers(t, c, "docker.bad")
+}

@@ -39,7 +39,6 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	if err != nil {
 		return err
 	}
-	store := &images.Docker{API: api}
 	runUUID := uuid.NewString()
 	cs := expandBakes(path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
 	type row struct {
@@ -63,7 +62,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
 			return
 		}
-		prev := previous(ctx, store, c.job, "")
+		prev := previous(ctx, api, c.job)
 		check := base.Digest
 		var why []string
 		if prev != nil {

@@ -203,28 +203,72 @@ func resolve(ctx context.Context, c *candidate) {
 	c.found = found
 }
 
-// previous is the newest earlier version of a job, for saying why it
-// is rebaked.
-func previous(ctx context.Context, s images.Store, job *bake.Job, except string) *images.Version {
-	if s == nil || job.BuilderType != "docker" {
+// previous is the newest image of a Docker job on the engine, for
+// saying why it is rebaked; nil for other builders.
+func previous(ctx context.Context, api images.ImageLister, job *bake.Job) *images.Version {
+	n, ok := job.Builder.(bake.Namer)
+	if api == nil || job.BuilderType != "docker" || !ok {
 		return nil
 	}
-	repo := ""
-	if n, ok := job.Builder.(bake.Namer); ok {
-		if names := n.ArtifactNames("x"); len(names) > 0 {
-			repo = strings.TrimSuffix(names[0], ":x")
-		}
+	names := n.ArtifactNames("x")
+	if len(names) == 0 {
+		return nil
 	}
-	vs, err := s.List(ctx, job.Name)
+	v, err := images.Latest(ctx, api, job.Name, strings.TrimSuffix(names[0], ":x"))
 	if err != nil {
 		return nil
 	}
-	for _, v := range vs {
-		if v.Name == job.Name && v.Repository == repo && v.Version != except {
-			return &v
-		}
+	return v
+}
+
+// plan decides whether c is rebaked, and why. acquire and release bound
+// the update checks, which start containers.
+func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine, runUUID string, acquire func(context.Context) bool, release func()) {
+	resolve(ctx, c)
+	if c.err != nil {
+		return
 	}
-	return nil
+	if c.found == nil {
+		c.rebuild = true
+		if c.job.BuilderType == "docker" && engine != nil {
+			c.reason = changeReason(previous(ctx, engine, c.job), c.base, c.fp)
+		} else {
+			c.reason = fmt.Sprintf("no image with fingerprint %s (base %s)", shortID(c.fp), c.base.Digest)
+		}
+		return
+	}
+	c.reason = fmt.Sprintf("unchanged: %s has fingerprint %s", c.found, shortID(c.fp))
+	if !f.checkUpdates {
+		return
+	}
+	if c.found.BuilderType != "docker" || engine == nil {
+		c.reason += "; updates not checked (only Docker images are)"
+		return
+	}
+	if !acquire(ctx) {
+		c.err = fmt.Errorf("build %s: not checked: %w", c.job.Name, context.Cause(ctx))
+		return
+	}
+	u, err := images.CheckUpdates(ctx, engine, c.found.ID, runUUID)
+	release()
+	if err != nil {
+		c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+		return
+	}
+	c.updates = &u
+	if u.Pending > 0 {
+		c.rebuild = true
+		c.reason = fmt.Sprintf("%d updates pending (%d security) in %s", u.Pending, u.Security, c.found)
+		c.job.Builder = withoutCache{c.job.Builder}
+		return
+	}
+	c.reason += ", no updates pending"
+}
+
+// dockerEngine is what a nightly asks of the engine besides bakes.
+type dockerEngine interface {
+	images.ImageLister
+	images.ContainerAPI
 }
 
 // changeReason says what changed since prev.
@@ -269,73 +313,74 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	runUUID := uuid.NewString()
 	cs := expandBakes(root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
 
-	var store images.Store
-	var engine images.ContainerAPI
+	var engine dockerEngine
 	if api, err := dockerClient(); err == nil {
-		store, engine = &images.Docker{API: api}, api
+		engine = api
 	}
 
-	// Plan: resolve every source and look for its fingerprint.
-	each(ctx, cs, f.parallel, func(ctx context.Context, c *candidate) {
-		if !f.nightly {
-			c.rebuild, c.reason = true, "rebuild of everything (no --nightly)"
-			return
-		}
-		resolve(ctx, c)
-		if c.err != nil {
-			return
-		}
-		if c.found == nil {
-			c.rebuild = true
-			prev := previous(ctx, store, c.job, "")
-			c.reason = changeReason(prev, c.base, c.fp)
-			return
-		}
-		c.reason = fmt.Sprintf("unchanged: %s has fingerprint %s", c.found, shortID(c.fp))
-		if !f.checkUpdates {
-			return
-		}
-		if c.found.BuilderType != "docker" || engine == nil {
-			c.reason += "; updates not checked (only Docker images are)"
-			return
-		}
-		u, err := images.CheckUpdates(ctx, engine, c.found.ID, runUUID)
-		if err != nil {
-			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
-			return
-		}
-		c.updates = &u
-		if u.Pending > 0 {
-			c.rebuild = true
-			c.reason = fmt.Sprintf("%d updates pending (%d security) in %s", u.Pending, u.Security, c.found)
-			c.job.Builder = withoutCache{c.job.Builder}
-			return
-		}
-		c.reason += ", no updates pending"
-	})
-
-	var jobs []*bake.Job
-	var rebuild []*candidate
+	var all []*bake.Job
 	for _, c := range cs {
-		if c.err == nil && c.rebuild {
-			jobs = append(jobs, c.job)
-			rebuild = append(rebuild, c)
+		if c.job != nil {
+			all = append(all, c.job)
 		}
 	}
-	if err := bake.CheckNames(jobs, version); err != nil {
+	if err := bake.CheckNames(all, version); err != nil {
 		return err
 	}
-	if len(jobs) > 0 {
-		rep := newReporter(st.Err, f.json, !f.json && IsTerminal(st.Err))
-		results := bake.Run(ctx, jobs, bake.RunOptions{
-			Parallel: f.parallel, Reporter: rep, Version: version, BuildTime: buildTime, RunUUID: runUUID,
-			Revision: rev, SourceURL: gitSource(root, root), Cache: !f.noCache,
-		})
-		rep.Close()
-		for i := range results {
-			rebuild[i].result = &results[i]
+
+	// Each source is planned (its base resolved, its fingerprint looked
+	// for: engine and registry calls, nothing boots) and, when it needs
+	// it, baked at once; at most -parallel bakes and update checks run
+	// at a time.
+	rep := newReporter(st.Err, f.json, !f.json && IsTerminal(st.Err))
+	opts := bake.RunOptions{
+		Parallel: 1, Reporter: rep, Version: version, BuildTime: buildTime, RunUUID: runUUID,
+		Revision: rev, SourceURL: gitSource(root, root), Cache: !f.noCache,
+	}
+	heavy := make(chan struct{}, f.parallel)
+	acquire := func(ctx context.Context) bool {
+		select {
+		case heavy <- struct{}{}:
+			return true
+		case <-ctx.Done():
+			return false
 		}
 	}
+	light := make(chan struct{}, max(f.parallel, 4))
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		if c.job == nil || c.err != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case light <- struct{}{}:
+			case <-ctx.Done():
+				c.err = fmt.Errorf("build %s: not checked: %w", c.job.Name, context.Cause(ctx))
+				return
+			}
+			if f.nightly {
+				plan(ctx, c, f, engine, runUUID, acquire, func() { <-heavy })
+			} else {
+				c.rebuild, c.reason = true, "rebuild of everything (no --nightly)"
+			}
+			<-light
+			if c.err != nil || !c.rebuild {
+				return
+			}
+			if !acquire(ctx) {
+				c.err = fmt.Errorf("build %s: not started: %w", c.job.Name, context.Cause(ctx))
+				return
+			}
+			defer func() { <-heavy }()
+			res := bake.Run(ctx, []*bake.Job{c.job}, opts)
+			c.result = &res[0]
+		}()
+	}
+	wg.Wait()
+	rep.Close()
 
 	var entries []bake.ManifestEntry
 	failed, badInput := 0, 0
