@@ -33,7 +33,7 @@ func source(fields map[string]string) string {
 	}
 	var b strings.Builder
 	b.WriteString("source \"amazon-ebs\" \"in\" {\n")
-	for _, k := range []string{"region", "instance_type", "source_ami", "source_ami_filter", "ami_name", "ami_regions", "kms_key_id", "encrypt_boot", "ssh_interface", "deprecate_at", "host_key_timeout"} {
+	for _, k := range []string{"region", "instance_type", "source_ami", "source_ami_filter", "ami_name", "ami_regions", "kms_key_id", "encrypt_boot", "ssh_interface", "deprecate_at", "host_key_timeout", "subnet_id"} {
 		v, ok := f[k]
 		if !ok || v == "" {
 			continue
@@ -127,6 +127,8 @@ func TestBadInputNamesTheField(t *testing.T) {
 			[]string{"source_ami ami-0000000000000dead does not exist"}},
 		{"invalid instance type", map[string]string{"instance_type": `"t3.gigantic"`}, nil,
 			[]string{`instance_type "t3.gigantic" is not an EC2 instance type`}},
+		{"unknown subnet", map[string]string{"subnet_id": `"subnet-0000000000000dead"`}, nil,
+			[]string{"subnet_id subnet-0000000000000dead does not exist"}},
 		{"missing credentials", nil, map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
 			[]string{"credentials: no AWS credentials found", "AWS_PROFILE"}},
 	} {

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/bakehq/bake/bake"
 )
 
 // createSecurityGroup makes a temporary security group that admits SSH
@@ -35,9 +37,11 @@ func createSecurityGroup(ctx context.Context, s *state) error {
 		Description:       aws.String("bake: temporary SSH access for bake " + s.bakeID + " of source " + c.name),
 		TagSpecifications: []types.TagSpecification{tagSpec(types.ResourceTypeSecurityGroup, s.runTags())},
 	}
-	if c.VPCID != "" {
-		in.VpcId = aws.String(c.VPCID)
+	vpc, err := vpcOf(ctx, s)
+	if err != nil {
+		return err
 	}
+	in.VpcId = nilIfEmpty(vpc)
 	out, err := s.api.CreateSecurityGroup(ctx, in)
 	if err != nil {
 		return fmt.Errorf("create security group %s: %w", name, err)
@@ -104,4 +108,21 @@ func sshPermission(port int, cidrs []string) types.IpPermission {
 		}
 	}
 	return perm
+}
+
+// vpcOf is the VPC the temporary group belongs in: vpc_id, else the VPC
+// of subnet_id, else "" (the default VPC).
+func vpcOf(ctx context.Context, s *state) (string, error) {
+	c := s.cfg
+	if c.VPCID != "" || c.SubnetID == "" {
+		return c.VPCID, nil
+	}
+	out, err := s.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{c.SubnetID}})
+	if isNotFound(err) || err == nil && len(out.Subnets) == 0 {
+		return "", bake.BadInputf("source %q: subnet_id %s does not exist in %s", c.name, c.SubnetID, s.cl.region())
+	}
+	if err != nil {
+		return "", fmt.Errorf("find the vpc of subnet_id %s: %w", c.SubnetID, err)
+	}
+	return aws.ToString(out.Subnets[0].VpcId), nil
 }
