@@ -223,6 +223,7 @@ func (e *EC2) register() {
 	core.Handle(s, "CreateImage", e.createImage)
 	core.Handle(s, "CopyImage", e.copyImage)
 	core.Handle(s, "DeregisterImage", e.deregisterImage)
+	core.Handle(s, "EnableImageDeprecation", e.enableImageDeprecation)
 	core.Handle(s, "DescribeSnapshots", e.describeSnapshots)
 	core.Handle(s, "DeleteSnapshot", e.deleteSnapshot)
 	core.Handle(s, "RunInstances", e.runInstances)

@@ -409,6 +409,30 @@ func (e *EC2) deregisterImage(_ context.Context, _ *core.Request, in *ec2.Deregi
 	return &ec2.DeregisterImageOutput{Return: boolPtr(true)}, nil
 }
 
+// enableImageDeprecation sets an AMI's DeprecationTime (rounded up to
+// the minute, as EC2 does).
+func (e *EC2) enableImageDeprecation(_ context.Context, _ *core.Request, in *ec2.EnableImageDeprecationInput) (*ec2.EnableImageDeprecationOutput, error) {
+	if err := checkAMIID(deref(in.ImageId)); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	im, ok := e.st.Images[*in.ImageId]
+	if !ok {
+		return nil, core.Errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", *in.ImageId)
+	}
+	if deref(im.OwnerId) != e.account {
+		return nil, core.Errorf("AuthFailure", "Not authorized for image:%s", *in.ImageId)
+	}
+	at := in.DeprecateAt.UTC()
+	if t := at.Truncate(time.Minute); !t.Equal(at) {
+		at = t.Add(time.Minute)
+	}
+	im.DeprecationTime = strPtr(at.Format(core.TimeFormat))
+	e.save()
+	return &ec2.EnableImageDeprecationOutput{Return: boolPtr(true)}, nil
+}
+
 func (e *EC2) describeSnapshots(_ context.Context, _ *core.Request, in *ec2.DescribeSnapshotsInput) (*ec2.DescribeSnapshotsOutput, error) {
 	fs := filterSet(in.Filters)
 	if err := fs.known("snapshot-id", "owner-id", "status", "volume-id", "volume-size", "description", "encrypted", "progress"); err != nil {

@@ -20,7 +20,8 @@ OPS = {
         CreateTags DeleteTags DescribeTags CreateKeyPair ImportKeyPair DeleteKeyPair DescribeKeyPairs
         CreateSecurityGroup AuthorizeSecurityGroupIngress RevokeSecurityGroupIngress DeleteSecurityGroup
         DescribeSecurityGroups CreateLaunchTemplate CreateLaunchTemplateVersion DescribeLaunchTemplates
-        DescribeLaunchTemplateVersions ModifyLaunchTemplate DeleteLaunchTemplate DescribeInstanceStatus""",
+        DescribeLaunchTemplateVersions ModifyLaunchTemplate DeleteLaunchTemplate DescribeInstanceStatus
+        EnableImageDeprecation""",
     "autoscaling": """CreateAutoScalingGroup UpdateAutoScalingGroup DescribeAutoScalingGroups
         DeleteAutoScalingGroup SetDesiredCapacity AttachLoadBalancerTargetGroups
         DetachLoadBalancerTargetGroups DescribeLoadBalancerTargetGroups DescribeScalingActivities
