@@ -16,6 +16,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/bake/baketest"
 	dockercomm "github.com/bakehq/bake/communicators/docker"
 )
 
@@ -154,6 +155,9 @@ func checkConnectSSH(t *testing.T, api *client.Client, id, addr string, exec *do
 	if got := execOut(t, exec, "cat /opt/greeting; ls -A "+sshRunDir); got != want {
 		t.Errorf("container state while connected: %q, want %q", got, want)
 	}
+	execOut(t, c, "mkdir /check")
+	t.Run("communicator contract", func(t *testing.T) { baketest.CheckCommunicator(t, c, "/check") })
+	execOut(t, c, "rm -rf /check")
 	var big strings.Builder
 	const size = 8 << 20
 	if err := c.Upload(ctx, "/opt/big", strings.NewReader(strings.Repeat("b", size)), bake.FileInfo{Mode: 0o600, Size: size}); err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/bake/baketest"
 )
 
 type remoteCmd = bake.RemoteCmd
@@ -26,6 +27,11 @@ type remoteCmd = bake.RemoteCmd
 // sshd it talks to. remoteDir is a fresh, empty remote directory; bigSize
 // is the size of the big upload (1 GiB in the full run).
 func checkComm(t *testing.T, c *Comm, remoteDir string, bigSize int64) {
+	t.Run("communicator contract", func(t *testing.T) {
+		dir := remoteDir + "/contract"
+		mustRun(t, c, "mkdir "+dir)
+		baketest.CheckCommunicator(t, c, dir)
+	})
 	t.Run("exit codes", func(t *testing.T) {
 		for cmd, want := range map[string]int{"true": 0, "exit 3": 3, "false": 1, "kill -9 $$": 128 + 9} {
 			if got, out := run(t, c, cmd); got != want {
