@@ -33,6 +33,7 @@ func sdkConfig(endpoint string) aws.Config {
 // printed on the console, installs a service, images the instance and
 // boots the image: the service is up at boot, as on EC2.
 func TestSDKInstanceSSHAndImage(t *testing.T) {
+	t.Parallel()
 	s := startSim(t, sim.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -64,7 +65,9 @@ func TestSDKInstanceSSHAndImage(t *testing.T) {
 			t.Fatal(err)
 		}
 		id = *run.Instances[0].InstanceId
-		w := ec2.NewInstanceRunningWaiter(c, func(o *ec2.InstanceRunningWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, 500*time.Millisecond })
+		w := ec2.NewInstanceRunningWaiter(c, func(o *ec2.InstanceRunningWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, 500*time.Millisecond
+		})
 		out, err := w.WaitForOutput(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}}, time.Minute)
 		if err != nil {
 			t.Fatalf("wait for %s to run: %v", id, err)
@@ -133,7 +136,9 @@ func TestSDKInstanceSSHAndImage(t *testing.T) {
 	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id, id2}}); err != nil {
 		t.Fatal(err)
 	}
-	tw := ec2.NewInstanceTerminatedWaiter(c, func(o *ec2.InstanceTerminatedWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, 500*time.Millisecond })
+	tw := ec2.NewInstanceTerminatedWaiter(c, func(o *ec2.InstanceTerminatedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 500*time.Millisecond
+	})
 	if err := tw.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id, id2}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}

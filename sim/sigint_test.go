@@ -27,6 +27,7 @@ import (
 // instances through it, interrupts it and checks that no container of it
 // is left.
 func TestSIGINTRemovesContainers(t *testing.T) {
+	t.Parallel()
 	startSim(t, sim.Options{DebianImage: "-"}) // skips without docker or the image
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -78,7 +79,9 @@ func TestSIGINTRemovesContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []string{*run.Instances[0].InstanceId, *run.Instances[1].InstanceId}
-	w := ec2.NewInstanceRunningWaiter(c, func(o *ec2.InstanceRunningWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, 500*time.Millisecond })
+	w := ec2.NewInstanceRunningWaiter(c, func(o *ec2.InstanceRunningWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 500*time.Millisecond
+	})
 	if err := w.Wait(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -133,10 +136,10 @@ func removeContainersOf(t *testing.T, pid int) {
 	}
 }
 
-
 // TestStartupSweep: a sim removes the containers a crashed sim left (its
 // pid is gone) and leaves those of a live one alone.
 func TestStartupSweep(t *testing.T) {
+	t.Parallel()
 	startSim(t, sim.Options{DebianImage: "-"}) // skips without docker or the image
 	ctx := context.Background()
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
