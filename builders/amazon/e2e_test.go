@@ -33,6 +33,7 @@ source "amazon-ebs" "web" {
   ami_name     = "web-${bake.version}"
   ami_regions  = ["us-west-2"]
   encrypt_boot = true
+  deprecate_at = "2031-01-01T00:00:00Z"
   tags          = { app = "web" }
   snapshot_tags = { backup = "no" }
   run_tags      = { purpose = "bake-e2e" }
@@ -78,6 +79,9 @@ func TestBakeNginxAMI(t *testing.T) {
 	im := imgs.Images[0]
 	if aws.ToBool(im.Public) {
 		t.Errorf("AMI %s is public", a.ID)
+	}
+	if got := aws.ToString(im.DeprecationTime); !strings.HasPrefix(got, "2031-01-01T00:00:00") {
+		t.Errorf("AMI deprecation time %q, want deprecate_at 2031-01-01T00:00:00Z", got)
 	}
 	if got := aws.ToString(im.Name); got != "web-"+r.Version {
 		t.Errorf("AMI name %q, want web-%s", got, r.Version)

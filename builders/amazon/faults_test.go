@@ -31,6 +31,7 @@ source "amazon-ebs" "f" {
   ami_name         = "f-${bake.version}"
   ami_regions      = ["us-west-2"]
   encrypt_boot     = true
+  deprecate_at     = "2031-01-01T00:00:00Z"
   host_key_timeout = "1m"
   ssh_timeout      = "1m"
 }
@@ -59,7 +60,7 @@ var stepFaults = map[string]string{
 	"image available":  "ec2:DescribeImages",
 	"encrypt":          "ec2:CopyImage",
 	"copy":             "ec2:CreateTags", // after CopyImage made the copy
-	"deprecate":        "",               // deprecate_at unset: no call (the sim has no EnableImageDeprecation)
+	"deprecate":        "ec2:EnableImageDeprecation",
 }
 
 func TestEveryStepHasAFaultCase(t *testing.T) {
