@@ -36,7 +36,7 @@ func TestSIGINTRemovesContainers(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build bake: %v\n%s", err, out)
 	}
-	cmd := exec.CommandContext(ctx, bin, "sim", "--addr", "127.0.0.1:0")
+	cmd := exec.CommandContext(ctx, bin, "sim", "--addr", "127.0.0.1:0", "--dns-addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,8 @@ func TestSIGINTRemovesContainers(t *testing.T) {
 		}
 	}
 	if endpoint == "" {
-		t.Fatalf("bake sim printed no endpoint; stderr:\n%s", stderr.String())
+		err := cmd.Wait()
+		t.Fatalf("bake sim printed no endpoint (%v); stderr:\n%s", err, stderr.String())
 	}
 	go func() { // keep reading so the sim never blocks on stdout
 		for sc.Scan() {
