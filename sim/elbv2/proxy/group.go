@@ -314,6 +314,7 @@ func (g *Group) HealthyCount() int { return len(*g.healthy.Load()) }
 func (g *Group) check(mb *member, stop, wake chan struct{}) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var last time.Time // of the last probe: a wake never makes two probes closer than the interval
 	for {
 		select {
 		case <-stop:
@@ -328,6 +329,11 @@ func (g *Group) check(mb *member, stop, wake chan struct{}) {
 			timer.Reset(hc.Interval)
 			continue
 		}
+		if since := time.Since(last); !last.IsZero() && since < hc.Interval {
+			timer.Reset(hc.Interval - since)
+			continue
+		}
+		last = time.Now()
 		ok, reason, desc := g.probe(stop, mb, hc)
 		select {
 		case <-stop:

@@ -274,7 +274,9 @@ func TestForwardsOnlyToHealthyTargets(t *testing.T) {
 	t.Parallel()
 	good, bad := newBackend(t, "i-good"), newBackend(t, "i-bad")
 	bad.health.Store(500)
-	g := newGroup(t, fast(), time.Second, good, bad)
+	hc := fast()
+	hc.Interval = 400 * time.Millisecond // the first request lands between the first two checks
+	g := newGroup(t, hc, time.Second, good, bad)
 	l := listen(t, Weighted{g, 1})
 	url := "http://" + l.Addr() + "/"
 
