@@ -325,6 +325,12 @@ func (r *Roller) run(ctx context.Context, st *State, sum *Summary) error {
 			return r.failed(ctx, st, sum, err)
 		}
 	}
+	if st.Phase == PhasePromoted && blue == nil {
+		// A first deploy has no blue to go back to: nothing to watch for.
+		if err := r.save(ctx, st, PhaseScaleDown); err != nil {
+			return err
+		}
+	}
 	if st.Phase == PhasePromoted {
 		done := r.step("post-promotion")
 		left := r.svc.Strategy.PostPromotionWindow - time.Since(st.Promoted)
@@ -505,6 +511,11 @@ func (r *Roller) shift(ctx context.Context, st *State, sum *Summary) error {
 	return fmt.Errorf("traffic on green is %d%% after the last step: the steps must end at 100", st.Weight)
 }
 
+// watchFailures is how many checks in a row green must fail after it
+// takes traffic before roll sends the traffic back: one slow probe on a
+// busy host is not a broken service.
+const watchFailures = 2
+
 // watch keeps an eye on green for d (or, with manual, until `roll
 // promote`): a failed health check is a rollback, `roll abort` an abort,
 // `roll pause` stops the clock until `roll resume`.
@@ -512,6 +523,7 @@ func (r *Roller) watch(ctx context.Context, st *State, d time.Duration, manual b
 	green := st.Canary
 	end := time.Now().Add(d)
 	paused := false
+	bad := 0
 	for manual || paused || time.Now().Before(end) {
 		c, err := r.st.Control(ctx, st.ID)
 		if err != nil {
@@ -551,8 +563,12 @@ func (r *Roller) watch(ctx context.Context, st *State, d time.Duration, manual b
 		if err != nil {
 			return err
 		}
-		if !h.OK() {
-			return &errRollback{reason: "green failed its health check: " + h.String()}
+		if h.OK() {
+			bad = 0
+		} else if bad++; bad >= watchFailures {
+			return &errRollback{reason: fmt.Sprintf("green failed %d health checks in a row: %s", bad, h)}
+		} else {
+			r.log.Warn("green failed a health check: " + h.String())
 		}
 		wait := r.svc.Health.Interval
 		if left := time.Until(end); !manual && !paused && left < wait {
