@@ -143,6 +143,8 @@ func (r *Roller) Roll(ctx context.Context, o Options) (_ *Summary, err error) {
 		if st.Stable != nil {
 			sum.Group = st.Stable.Group
 		}
+	default:
+		sum.Outcome, sum.Reason = "stopped in phase "+st.Phase, err.Error()+" (run roll again to resume, or roll abort)"
 	}
 	return sum, err
 }
