@@ -19,6 +19,7 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
 	"$here/base-image.sh" "$base"
 fi
 
+old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 name=bake-setup-sim-$$
 cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -135,4 +136,9 @@ docker commit \
 	--change 'ENV container=docker' \
 	--change 'LABEL bake.sim.login-user=admin' \
 	"$name" "$image" >/dev/null
+# A rebuild (FORCE=1) leaves the previous image untagged: remove it, unless
+# something still runs from it.
+if [[ -n $old && $old != "$(docker image inspect -f '{{.Id}}' "$image")" ]]; then
+	docker rmi "$old" >/dev/null 2>&1 || true
+fi
 echo "made $image"
