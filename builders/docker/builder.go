@@ -240,6 +240,10 @@ type machine struct {
 	comm  bake.Communicator
 	image string // committed, until tagged
 	done  bool
+	// job is the job being captured (its dev.bake.name label), set before
+	// the commit: Destroy sweeps only that job's dangling commits, not
+	// those of the run's other jobs, which may be between commit and tag.
+	job string
 }
 
 func (m *machine) Communicator() bake.Communicator { return m.comm }
@@ -275,6 +279,7 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	for k, v := range meta.Labels {
 		commitCfg.Labels[k] = v
 	}
+	m.job = meta.Labels[bake.LabelName]
 	resp, err := m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
 		Comment: cfg.Message,
 		Author:  cfg.Author,
@@ -351,9 +356,13 @@ func (m *machine) Destroy(ctx context.Context) error {
 		}
 	}
 	// A commit cut off by Ctrl-C may still have finished in the engine.
+	if m.job == "" {
+		return errors.Join(errs...) // no commit was started
+	}
 	list, err := m.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("dangling", "true"),
 		filters.Arg("label", bake.LabelRun+"="+m.b.runUUID),
+		filters.Arg("label", bake.LabelName+"="+m.job),
 	)})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list this run's dangling images: %w", err))
