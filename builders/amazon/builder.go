@@ -271,10 +271,13 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		return a, nil
 	}
 	a.ID = m.st.amiID
-	a.Names = []string{m.b.cfg.AMIName}
+	// The names record every region's AMI, as Packer's artifact id does,
+	// so that the manifest has the copies.
+	a.Names = []string{m.b.cfg.AMIName, m.b.cl.region() + ":" + m.st.amiID}
 	var regions []string
 	for _, r := range sortedKeys(m.st.copies) {
 		regions = append(regions, r+":"+m.st.copies[r].ami)
+		a.Names = append(a.Names, r+":"+m.st.copies[r].ami)
 	}
 	a.Extra["ami_regions"] = strings.Join(regions, ",")
 	a.Extra["snapshots"] = strings.Join(m.st.snapshots, ",")

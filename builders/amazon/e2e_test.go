@@ -70,6 +70,10 @@ func TestBakeNginxAMI(t *testing.T) {
 		}
 	}
 
+	if want := []string{"web-" + r.Version, "us-east-1:" + a.ID, a.Extra["ami_regions"]}; strings.Join(a.Names, " ") != strings.Join(want, " ") {
+		t.Errorf("artifact names %v, want %v", a.Names, want)
+	}
+
 	// The AMI: private, tagged with its lineage.
 	east := c.ec2In("us-east-1")
 	imgs, err := east.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{a.ID}})
