@@ -197,3 +197,50 @@ func apiCode(err error) string {
 	}
 	return ""
 }
+
+// TestSDKPlainImageAMI: an AMI from an image without systemd (--ami
+// NAME=IMAGE) boots the sim's small init: sshd with the key pair for root
+// and the host key fingerprints on the console.
+func TestSDKPlainImageAMI(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, sim.Options{DebianImage: "-", AMIs: map[string]string{"plain-debian": "localbase/debian:bookworm"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := ec2.NewFromConfig(sdkConfig(s.Endpoint()))
+	imgs, err := c.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []types.Filter{{Name: aws.String("name"), Values: []string{"plain-*"}}}})
+	if err != nil || len(imgs.Images) != 1 {
+		t.Fatalf("find the plain ami: %v %+v", err, imgs)
+	}
+	kp, err := c.CreateKeyPair(ctx, &ec2.CreateKeyPairInput{KeyName: aws.String("plain"), KeyType: types.KeyTypeEd25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(*kp.KeyMaterial))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: imgs.Images[0].ImageId, KeyName: aws.String("plain"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *run.Instances[0].InstanceId
+	var console string
+	waitFor(t, "fingerprints on the console", time.Minute, func() bool {
+		co, err := c.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: &id})
+		if err != nil || co.Output == nil {
+			return false
+		}
+		b, _ := base64.StdEncoding.DecodeString(*co.Output)
+		console = string(b)
+		return strings.Contains(console, "END SSH HOST KEY FINGERPRINTS")
+	})
+	info, _ := s.EC2.Instance(id)
+	var out string
+	waitFor(t, "ssh as root", time.Minute, func() bool {
+		out, err = sshRun(info.PublicIP+":22", "root", signer, sshHostKeyCallback(t, console), "hostname")
+		return err == nil
+	})
+	if strings.TrimSpace(out) != id {
+		t.Fatalf("hostname = %q, want %s", out, id)
+	}
+}
