@@ -134,9 +134,13 @@ func TestLibraryBakes(t *testing.T) {
 	for _, c := range libraryCases {
 		t.Run(c.recipe, func(t *testing.T) {
 			t.Parallel()
-			limit <- struct{}{}
+			select {
+			case limit <- struct{}{}:
+			case <-rootCtx.Done():
+				t.Skip("interrupted")
+			}
 			defer func() { <-limit }()
-			ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+			ctx, cancel := context.WithTimeout(rootCtx, 12*time.Minute)
 			defer cancel()
 			h := &harness{api: api, proxy: proxy, log: &testLog{}}
 			t.Cleanup(func() {

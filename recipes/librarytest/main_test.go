@@ -25,20 +25,47 @@ var runUUID = uuid.NewString()
 
 const runLabel = "bake.test.run"
 
-// TestMain removes what the tests made when the run is interrupted:
-// t.Cleanup does not run when go test is stopped by Ctrl-C or SIGTERM.
+// rootCtx is cancelled by Ctrl-C or SIGTERM: the tests then stop where
+// they are and their t.Cleanup removes what they made, which would not run
+// if the signal killed the process.
+var rootCtx, cancelRoot = context.WithCancel(context.Background())
+
+// TestMain turns Ctrl-C and SIGTERM into cancelling rootCtx, and sweeps
+// up by label after the tests, in case one left something while it was
+// being cancelled. A second signal, or tests that do not end within two
+// minutes, sweep and exit at once.
 func TestMain(m *testing.M) {
-	sig := make(chan os.Signal, 1)
+	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	interrupted := make(chan struct{})
 	go func() {
 		s := <-sig
-		fmt.Fprintf(os.Stderr, "librarytest: %v: removing this run's containers and images\n", s)
-		if err := removeRun(); err != nil {
-			fmt.Fprintf(os.Stderr, "librarytest: clean up: %v\n", err)
+		close(interrupted)
+		fmt.Fprintf(os.Stderr, "librarytest: %v: stopping the tests and removing what they made\n", s)
+		cancelRoot()
+		select {
+		case <-sig:
+		case <-time.After(2 * time.Minute):
 		}
+		sweep()
 		os.Exit(1)
 	}()
-	os.Exit(m.Run())
+	code := m.Run()
+	select {
+	case <-interrupted:
+		sweep()
+		if code == 0 {
+			code = 1
+		}
+	default:
+	}
+	os.Exit(code)
+}
+
+func sweep() {
+	if err := removeRun(); err != nil {
+		fmt.Fprintf(os.Stderr, "librarytest: clean up: %v\n", err)
+	}
 }
 
 func removeRun() error {
