@@ -49,24 +49,28 @@ for s in order:
     if not rs:
         continue
     gh, tot = med(rs, "green_healthy_ms"), med(rs, "total_ms")
+    gh = gh or None  # rolling has no separate green group
     print(f"| {s} | {f(med(rs,'served'))} | {f(med(rs,'failed'))} | {f(med(rs,'p99_ms'),'{:.1f}')} | {f(gh and gh/1000,'{:.1f}')} | {f(med(rs,'cutover_ms'),'{:.1f}') if s in ('bluegreen',) else '-'} | {f(med(rs,'rollback_ms'),'{:.2f}') if s=='rollback' else '-'} | {f(tot and tot/1000,'{:.1f}')} |")
 rb = by.get("rollback")
 if rb:
     print()
     print(f"Rollback after a failed post-promotion check: green's app is broken (every request 500) once all")
     print(f"traffic is on it; median {f(med(rb,'break_to_blue_ms'))} ms from the break until the roll returned with traffic back")
-    print(f"on blue and green deleted, {f(med(rb,'failed_after_break'))} requests failed meanwhile (bounded by roll's 500 ms check")
-    print(f"interval at 100 req/s); the rollback itself is one ModifyListener call of {f(med(rb,'rollback_ms'),'{:.2f}')} ms.")
+    print(f"on blue and green deleted, {f(med(rb,'failed_after_break'))} requests failed meanwhile (bounded by roll's two failed")
+    print(f"checks 500 ms apart at 100 req/s); the rollback itself is one ModifyListener call of {f(med(rb,'rollback_ms'),'{:.2f}')} ms.")
 nv = by.get("naive-switch")
 if nv:
     print()
-    print("Peer: `naive-switch` is what a pipeline script without a guard does with awscli 2 (the")
+    print("Peer: `naive-switch` is what a pipeline script without a guard does with awscli (the")
     print("Spinnaker red/black failure users report): create the green group, then point the listener")
-    print(f"at it at once, before green is healthy. Median {f(med(nv,'failed'))} of {f(med(nv,'served'))} requests failed;")
+    print(f"at it at once, before green is healthy. Median {f(med(nv,'failed'))} requests failed ({f(med(nv,'served'))} served)")
+    print("until green became healthy;")
     print("roll's guarded switch failed none.")
 print()
 print("Cutover is green healthy → 100% of traffic on green, less configured waits: for bluegreen one")
 print("ModifyListener call. \"Green healthy after\" is dominated by the ALB's 5 s minimum health check")
 print("interval times the healthy threshold of 2, and instance boot (a systemd container).")
+print("No peer deploy tool runs here (Spinnaker, CodeDeploy and Argo Rollouts need their own")
+print("control planes and real AWS); the unguarded awscli switch stands in for them.")
 PY
 echo "wrote docs/bench/roll.md"
