@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
-	"github.com/docker/go-connections/nat"
 	"github.com/google/uuid"
 	"github.com/hashicorp/hcl/v2"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -171,11 +170,6 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 	for host, ctr := range b.cfg.Volumes {
 		hc.Binds = append(hc.Binds, host+":"+ctr)
 	}
-	if b.cfg.Communicator == "ssh" {
-		port := nat.Port(fmt.Sprintf("%d/tcp", sshPort(b.cfg)))
-		cfg.ExposedPorts = nat.PortSet{port: {}}
-		hc.PortBindings = nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: "0"}}}
-	}
 	var platform *ocispec.Platform
 	if b.cfg.Platform != "" {
 		os, arch, _ := strings.Cut(b.cfg.Platform, "/")
@@ -200,16 +194,10 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 	}
 	m.comm = dockercomm.New(api, m.id, b.cfg.ExecUser, opts...)
 	if b.cfg.Communicator == "ssh" {
-		insp, err := api.ContainerInspect(ctx, m.id)
-		if err != nil {
-			return m, fmt.Errorf("inspect build container %s: %w", name, err)
-		}
-		bindings := insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", sshPort(b.cfg)))]
-		if len(bindings) == 0 {
-			return m, fmt.Errorf("build container %s: ssh port was not published", name)
-		}
-		addr := bindings[0].HostIP + ":" + bindings[0].HostPort
-		sc, err := connectSSH(ctx, m.comm, addr, SSHSettings{
+		// sshd runs per connection (sshd -i) over an exec stream: a
+		// published port would be an exposed port, and docker commit keeps
+		// those in the image, so the SSH bake would differ from the exec one.
+		sc, err := connectSSH(ctx, m.comm, "", SSHSettings{
 			Username: b.cfg.SSHUsername,
 			Port:     sshPort(b.cfg),
 			Timeout:  b.cfg.SSHTimeout,

@@ -157,7 +157,11 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 			}
 			msg := res.Err.Error()
 			if ctx.Err() != nil {
-				msg = fmt.Sprintf("build %s: stopped: %v (everything it made was removed)", res.Job.Name, context.Cause(ctx))
+				kept := "everything it made was removed"
+				if f.onError == bake.OnErrorAbort {
+					kept = "--on-error=abort: what it made was kept, see above for how to remove it"
+				}
+				msg = fmt.Sprintf("build %s: stopped: %v (%s)", res.Job.Name, context.Cause(ctx), kept)
 			}
 			fmt.Fprintf(st.Err, "error: %s\n", redact.String(msg))
 			continue
