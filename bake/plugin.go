@@ -48,6 +48,16 @@ type ArtifactFinder interface {
 	FindArtifact(ctx context.Context, fingerprint string) (*Artifact, error)
 }
 
+// Resumer is a StepCache whose saved states are checkpoints (AMIs) rather
+// than a cache: a step is saved only when it says checkpoint = true, a
+// bake resumes from one only with --resume, and a finished bake drops
+// its checkpoints.
+type Resumer interface {
+	StepCache
+	// DropCheckpoints removes the checkpoints saved under keys.
+	DropCheckpoints(ctx context.Context, keys []string) error
+}
+
 // Checkpointer is a Machine that can save its current state under key.
 type Checkpointer interface {
 	Checkpoint(ctx context.Context, key, comment string) error

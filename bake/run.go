@@ -41,6 +41,9 @@ type Step struct {
 	// took longer than RunOptions.CacheMinDuration), true, or false
 	// (never; no step after it is cached either).
 	Cache *bool
+	// Checkpoint saves the machine after this step for a Resumer builder
+	// (checkpoint = true).
+	Checkpoint bool
 }
 
 // PostStep is a post-processor in a chain.
@@ -67,6 +70,8 @@ type RunOptions struct {
 	CleanupTimeout time.Duration
 	// Cache turns the step cache on for builders that have one.
 	Cache bool
+	// Resume restarts a Resumer builder's bake from its last checkpoint.
+	Resume bool
 	// CacheMinDuration: an auto-cached step is saved when it took at least
 	// this long (saving costs about a second; a quicker step is cheaper to
 	// run again). Default DefaultCacheMinDuration.
@@ -183,11 +188,12 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 
 	keys := CacheKeys(base, j)
 	cache, _ := j.Builder.(StepCache)
-	if !o.Cache {
+	resumer, checkpoints := j.Builder.(Resumer)
+	if !o.Cache && !checkpoints {
 		cache = nil
 	}
 	cachedSteps := 0
-	if cache != nil {
+	if cache != nil && (!checkpoints || o.Resume) {
 		if cachedSteps, err = cachedPrefix(ctx, cache, keys); err != nil {
 			log.Warn(fmt.Sprintf("step cache not used: %v", err))
 			cachedSteps = 0
@@ -229,7 +235,11 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 			res.Err = fmt.Errorf("build %s: %w", j.Name, err)
 			return res
 		}
-		if cache != nil && saveStep(s, keys[i], time.Since(began), o) {
+		save := cache != nil && saveStep(s, keys[i], time.Since(began), o)
+		if checkpoints {
+			save = s.Checkpoint && keys[i] != ""
+		}
+		if save {
 			cp, ok := m.(Checkpointer)
 			if !ok {
 				continue
@@ -257,6 +267,9 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 	if err != nil {
 		res.Err = fmt.Errorf("build %s: capture: %w", j.Name, err)
 		return res
+	}
+	if checkpoints {
+		dropCheckpoints(ctx, resumer, j, keys, log, o)
 	}
 	a.Name, a.Version, a.Fingerprint, a.Parent = j.Name, o.Version, fp, base.Digest
 	a.BuildTime, a.RunUUID = o.BuildTime, o.RunUUID
@@ -363,4 +376,23 @@ func labels(j *Job, o RunOptions, base Base, fp string) map[string]string {
 		l[LabelSource] = o.SourceURL
 	}
 	return l
+}
+
+// dropCheckpoints removes a finished bake's checkpoints, on a fresh
+// context so that they go even when the run is being stopped.
+func dropCheckpoints(ctx context.Context, r Resumer, j *Job, keys []string, log Log, o RunOptions) {
+	var saved []string
+	for i, s := range j.Steps {
+		if s.Checkpoint && keys[i] != "" {
+			saved = append(saved, keys[i])
+		}
+	}
+	if len(saved) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout)
+	defer cancel()
+	if err := r.DropCheckpoints(cctx, saved); err != nil {
+		log.WithStep("cleanup").Warn(fmt.Sprintf("remove checkpoints: %v", err))
+	}
 }

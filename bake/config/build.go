@@ -20,6 +20,8 @@ type Common struct {
 	KeepInputArtifact *bool
 	// Cache is bake's step-cache setting (nil: auto).
 	Cache *bool
+	// Checkpoint saves the machine after the step, for --resume.
+	Checkpoint bool
 }
 
 var buildSchema = &hcl.BodySchema{
@@ -33,7 +35,7 @@ var buildSchema = &hcl.BodySchema{
 }
 
 var provisionerCommon = []hcl.AttributeSchema{
-	{Name: "only"}, {Name: "except"}, {Name: "pause_before"}, {Name: "timeout"}, {Name: "max_retries"}, {Name: "cache"},
+	{Name: "only"}, {Name: "except"}, {Name: "pause_before"}, {Name: "timeout"}, {Name: "max_retries"}, {Name: "cache"}, {Name: "checkpoint"},
 }
 
 var postProcessorCommon = []hcl.AttributeSchema{
@@ -144,6 +146,8 @@ func decodePluginBlock(b *hcl.Block, kind string, index int, common []hcl.Attrib
 			var k bool
 			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &k)...)
 			p.Common.KeepInputArtifact = &k
+		case "checkpoint":
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &p.Common.Checkpoint)...)
 		case "cache":
 			var k bool
 			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &k)...)

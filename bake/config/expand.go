@@ -118,7 +118,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 		}
 		j.Steps = append(j.Steps, bake.Step{Name: p.Name(), Provisioner: prov,
 			PauseBefore: p.Common.PauseBefore, Timeout: p.Common.Timeout, MaxRetries: p.Common.MaxRetries,
-			Cache: p.Common.Cache, Inputs: []byte(redact.String(p.Type + "\n" + canonical(p.Body, ctx)))})
+			Cache: p.Common.Cache, Checkpoint: p.Common.Checkpoint, Inputs: []byte(redact.String(p.Type + "\n" + canonical(p.Body, ctx)))})
 		fmt.Fprintf(&inputs, "%s\n%s\n", p.Name(), canonical(p.Body, fpCtx))
 	}
 	for _, chain := range b.PostProcessors {

@@ -209,7 +209,12 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 // Boot runs the boot steps: key pair, security group, instance, host
 // keys, SSH. On failure the machine it returns removes what they made.
 func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.Machine, error) {
-	st := &state{cfg: b.cfg, cl: b.cl, api: b.cl.in(b.cl.region()), log: log, sourceAMI: base.Digest, source: b.source,
+	return b.boot(ctx, base, base.Digest, log)
+}
+
+// boot launches the instance from launch (the source AMI, or a checkpoint).
+func (b *Builder) boot(ctx context.Context, base bake.Base, launch string, log bake.Log) (bake.Machine, error) {
+	st := &state{cfg: b.cfg, cl: b.cl, api: b.cl.in(b.cl.region()), log: log, sourceAMI: base.Digest, launchAMI: launch, source: b.source,
 		bakeID: strings.ReplaceAll(uuid.NewString(), "-", "")[:8]}
 	m := &machine{b: b, log: log, st: st}
 	err := m.run(ctx, bootSteps())

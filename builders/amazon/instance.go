@@ -24,13 +24,13 @@ func runInstance(ctx context.Context, s *state) error {
 	out, err := s.api.RunInstances(ctx, runInstancesInput(s))
 	if err != nil {
 		if errCode(err) == "InvalidParameterValue" || errCode(err) == "Unsupported" {
-			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", c.InstanceType, s.sourceAMI, shortErr(err))
+			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", c.InstanceType, s.launchAMI, shortErr(err))
 		}
-		return fmt.Errorf("launch %s from %s: %w", c.InstanceType, s.sourceAMI, err)
+		return fmt.Errorf("launch %s from %s: %w", c.InstanceType, s.launchAMI, err)
 	}
 	s.instance = out.Instances[0]
 	s.instanceID = aws.ToString(s.instance.InstanceId)
-	s.log.Info(fmt.Sprintf("instance %s (%s) launched from %s", s.instanceID, c.InstanceType, s.sourceAMI))
+	s.log.Info(fmt.Sprintf("instance %s (%s) launched from %s", s.instanceID, c.InstanceType, s.launchAMI))
 	return nil
 }
 
@@ -42,7 +42,7 @@ func runInstancesInput(s *state) *ec2.RunInstancesInput {
 		groups = []string{s.groupID}
 	}
 	in := &ec2.RunInstancesInput{
-		ImageId:      aws.String(s.sourceAMI),
+		ImageId:      aws.String(s.launchAMI),
 		InstanceType: types.InstanceType(c.InstanceType),
 		MinCount:     aws.Int32(1),
 		MaxCount:     aws.Int32(1),

@@ -69,6 +69,9 @@ type state struct {
 	log bake.Log
 
 	sourceAMI string
+	// launchAMI is what the instance boots from: sourceAMI, or a
+	// checkpoint AMI when the bake resumes.
+	launchAMI string
 	source    types.Image
 	meta      bake.ArtifactMeta
 	// bakeID tells this bake's resources from those of the run's other

@@ -16,7 +16,7 @@ func testState() *state {
 		cfg: &Config{name: "web", runUUID: "0123456789-run", InstanceType: "t3.micro", SSHPort: 22,
 			RunTags: map[string]string{"team": "sre", TagRun: "spoofed"}, UserData: "#!/bin/sh\necho hi\n",
 			Tags: map[string]string{"app": "web", bake.LabelVersion: "spoofed"}},
-		bakeID: "abcd1234", sourceAMI: "ami-1", keyName: "bake-web-01234567-abcd1234", groupID: "sg-1",
+		bakeID: "abcd1234", sourceAMI: "ami-1", launchAMI: "ami-1", keyName: "bake-web-01234567-abcd1234", groupID: "sg-1",
 		meta: bake.ArtifactMeta{Labels: map[string]string{bake.LabelVersion: "1.2.3", bake.LabelFingerprint: "sha256:f"}},
 	}
 }

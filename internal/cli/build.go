@@ -29,6 +29,7 @@ type buildFlags struct {
 	manifest string
 	timeout  time.Duration
 	noCache  bool
+	resume   bool
 	onError  string
 	// skipUnchanged and patch are bake build --skip-unchanged / --patch.
 	skipUnchanged bool
@@ -60,6 +61,7 @@ func newBuildCmd(st Streams) *cobra.Command {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 30m")
 	cmd.Flags().StringVar(&f.onError, "on-error", bake.OnErrorCleanup, "after a failed bake: cleanup removes what it made; abort keeps it (e.g. the instance) for debugging and prints how to remove it")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "neither use nor fill the step cache")
+	cmd.Flags().BoolVar(&f.resume, "resume", false, "restart a failed AMI bake from its last checkpoint (steps with checkpoint = true)")
 	cmd.Flags().BoolVar(&f.skipUnchanged, "skip-unchanged", false, "skip a source when an image with the same fingerprint (base, config, uploaded files) exists, in the registry for sources that push")
 	cmd.Flags().BoolVar(&f.patch, "patch", false, "apply the security-patches recipe last, to every source")
 	return cmd
@@ -138,7 +140,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	}
 	results := bake.Run(ctx, jobs, bake.RunOptions{
 		Parallel: parallel, Reporter: r, Version: version, BuildTime: buildTime, RunUUID: runUUID,
-		Revision: rev, SourceURL: gitSource(cfg.Dir, path), Cache: !f.noCache, SkipUnchanged: f.skipUnchanged,
+		Revision: rev, SourceURL: gitSource(cfg.Dir, path), Cache: !f.noCache, Resume: f.resume, SkipUnchanged: f.skipUnchanged,
 	})
 	if !f.noCache {
 		if err := boundCache(context.WithoutCancel(ctx), st); err != nil {
