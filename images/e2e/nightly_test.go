@@ -225,3 +225,42 @@ func TestNightlyFailures(t *testing.T) {
 	}
 	noLeftovers(t, c, "docker.bad")
 }
+
+// TestNightlyPatch is the nightly of docs/ci/nightly-patch.yml on one
+// bake: --patch applies the security-patches recipe (apt, from Debian's
+// mirror), and --check-updates asks apt in the newest image whether
+// updates are pending; right after a patched bake none are, so the
+// second nightly skips it.
+func TestNightlyPatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("applies updates from Debian's mirror: skipped with -short")
+	}
+	c := engine(t)
+	prefix := uniq("bake-e2e-patch")
+	removeRepos(t, c, prefix)
+	dir := t.TempDir()
+	writeBake(t, dir, prefix, "app", baseImage, "one")
+	r := bake(t, "rebuild", dir, "--nightly", "--patch", "--check-updates", "-parallel", "1", "--version", "p1")
+	if r.code != 0 && strings.Contains(r.stdout+r.stderr, "resolv") {
+		t.Skipf("Debian's mirror is not reachable from containers:\n%s", r)
+	}
+	if rows := table(r.stdout); r.code != 0 || len(rows) != 1 || rows[0][2] != "rebuilt" {
+		t.Fatalf("first patched nightly: %s", r)
+	}
+	if !strings.Contains(r.stderr, "recipe security-patches: ") {
+		t.Errorf("the security-patches recipe did not report what it changed:\n%s", r.stderr)
+	}
+	if _, err := c.ImageInspect(context.Background(), prefix+"/app:p1"); err != nil {
+		t.Fatal(err)
+	}
+	r = bake(t, "rebuild", dir, "--nightly", "--patch", "--check-updates", "-parallel", "1", "--version", "p2")
+	rows := table(r.stdout)
+	if r.code != 0 || len(rows) != 1 || rows[0][2] != "skipped" || !strings.HasSuffix(rows[0][len(rows[0])-1], "no updates pending") {
+		t.Fatalf("nightly right after a patched bake should skip it, no updates pending: %s", r)
+	}
+	r = bake(t, "outdated", dir)
+	if r.code != 0 || !strings.Contains(r.stdout, "0 (0 security)") || !strings.Contains(r.stdout, "up to date") {
+		t.Errorf("outdated after a patched bake: %s", r)
+	}
+	noLeftovers(t, c, prefix)
+}
