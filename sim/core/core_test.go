@@ -275,3 +275,18 @@ func TestLoopback(t *testing.T) {
 		t.Fatalf("default range gave %s, %v", a, err)
 	}
 }
+
+// A required boolean the SDK keeps as a plain value is given when false.
+func TestRequiredFalseBool(t *testing.T) {
+	t.Parallel()
+	_, cfg := fakeServer(t)
+	in := &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String("Z1"), ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{
+		Action: r53types.ChangeActionUpsert,
+		ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("a.example."), Type: r53types.RRTypeA,
+			AliasTarget:     &r53types.AliasTarget{DNSName: aws.String("lb."), HostedZoneId: aws.String("Z2"), EvaluateTargetHealth: false},
+			ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("127.0.0.1")}, {Value: aws.String("127.0.0.2")}}},
+	}}}}
+	if _, err := route53.NewFromConfig(cfg).ChangeResourceRecordSets(context.Background(), in); err != nil {
+		t.Fatalf("EvaluateTargetHealth=false refused: %v", err)
+	}
+}

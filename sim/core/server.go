@@ -340,7 +340,7 @@ func (m *Model) checkRequired(v reflect.Value, shape *Shape, path string) *Error
 		if !f.IsValid() {
 			continue
 		}
-		if f.IsZero() {
+		if missing(f) {
 			full := path + name
 			switch m.Metadata.Protocol {
 			case "ec2":
@@ -379,6 +379,19 @@ func (m *Model) checkRequired(v reflect.Value, shape *Shape, path string) *Error
 		}
 	}
 	return nil
+}
+
+// missing reports whether a required member was left out. The SDK keeps
+// some required booleans and numbers as plain values, where false or 0 is
+// a value given, not an absence: only nil and "" count as missing.
+func missing(f reflect.Value) bool {
+	switch f.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		return f.IsNil()
+	case reflect.String:
+		return f.Len() == 0
+	}
+	return false
 }
 
 func lowerFirst(s string) string {
