@@ -115,3 +115,42 @@ func TestRunUsesCache(t *testing.T) {
 		t.Errorf("--no-cache ran %q", got)
 	}
 }
+
+// factProv reports a label and an image command, like a recipe.
+type factProv struct{ ran *int }
+
+func (p factProv) Provision(ctx context.Context, t *Target) error { *p.ran++; return nil }
+func (p factProv) ArtifactLabels() map[string]string {
+	return map[string]string{"dev.bake.recipe.x.count": "3", LabelVersion: "spoofed"}
+}
+func (p factProv) ImageCmd() string { return "/usr/local/sbin/bake-services" }
+
+func TestFactsReachTheArtifactAndAreNeverCached(t *testing.T) {
+	t.Parallel()
+	b := &cachingBuilder{fakeBuilder: &fakeBuilder{comm: newFakeComm()}, saved: map[string]bool{}}
+	yes := true
+	ran := 0
+	j := job(nil, "one")
+	j.Builder = b
+	j.Steps = append(j.Steps, Step{Name: "recipe", Provisioner: factProv{&ran}, Cache: &yes, Inputs: []byte("r")})
+	j.Steps[0].Cache = &yes
+	o := RunOptions{Cache: true, Version: "v1"}
+	for i := 0; i < 2; i++ {
+		if res := Run(context.Background(), []*Job{j}, o); res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+	}
+	if ran != 2 {
+		t.Errorf("the fact-reporting step ran %d times in 2 bakes; it must never be skipped", ran)
+	}
+	if len(b.saved) != 1 {
+		t.Errorf("saved %d steps, want only the one before the facts", len(b.saved))
+	}
+	l := b.captured.Labels
+	if l["dev.bake.recipe.x.count"] != "3" || l[LabelVersion] != "v1" {
+		t.Errorf("labels %v: facts missing, or a provisioner overrode bake's own", l)
+	}
+	if strings.Join(b.captured.Cmd, " ") != "/usr/local/sbin/bake-services" {
+		t.Errorf("cmd %v", b.captured.Cmd)
+	}
+}

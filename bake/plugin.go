@@ -85,6 +85,10 @@ type ArtifactMeta struct {
 	// Labels are the OCI annotations and bake's lineage labels (docker
 	// labels, AMI tags).
 	Labels map[string]string
+	// Cmd is the command a provisioner asked the image to run (see
+	// ImageCommander); builders of images with a command use it when the
+	// source sets none.
+	Cmd []string
 }
 
 // Artifact is what a bake produced.
@@ -116,6 +120,20 @@ type Target struct {
 // Provisioner changes a machine.
 type Provisioner interface {
 	Provision(ctx context.Context, t *Target) error
+}
+
+// ArtifactLabeler is implemented by provisioners that learn facts worth
+// recording on the artifact (how many packages a patch step upgraded).
+// The runner merges the labels of the steps that ran into the artifact's.
+type ArtifactLabeler interface {
+	ArtifactLabels() map[string]string
+}
+
+// ImageCommander is implemented by provisioners that know the process an
+// image must run (a recipe's service supervisor, where no systemd runs).
+// It becomes the image's command unless the source sets one.
+type ImageCommander interface {
+	ImageCmd() string
 }
 
 // Fingerprinter is implemented by provisioners whose inputs go beyond

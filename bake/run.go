@@ -194,7 +194,7 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 	}
 	cachedSteps := 0
 	if cache != nil && (!checkpoints || o.Resume) {
-		if cachedSteps, err = cachedPrefix(ctx, cache, keys); err != nil {
+		if cachedSteps, err = cachedPrefix(ctx, cache, keys[:factSteps(j)]); err != nil {
 			log.Warn(fmt.Sprintf("step cache not used: %v", err))
 			cachedSteps = 0
 		}
@@ -235,7 +235,7 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 			res.Err = fmt.Errorf("build %s: %w", j.Name, err)
 			return res
 		}
-		save := cache != nil && saveStep(s, keys[i], time.Since(began), o)
+		save := cache != nil && i < factSteps(j) && saveStep(s, keys[i], time.Since(began), o)
 		if checkpoints {
 			save = s.Checkpoint && keys[i] != ""
 		}
@@ -257,6 +257,18 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 	meta := ArtifactMeta{
 		Name: j.Name, Version: o.Version, BuildTime: o.BuildTime, RunUUID: o.RunUUID,
 		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp),
+	}
+	for _, s := range j.Steps {
+		if l, ok := s.Provisioner.(ArtifactLabeler); ok {
+			for k, v := range l.ArtifactLabels() {
+				if _, taken := meta.Labels[k]; !taken {
+					meta.Labels[k] = v
+				}
+			}
+		}
+		if c, ok := s.Provisioner.(ImageCommander); ok && c.ImageCmd() != "" {
+			meta.Cmd = []string{c.ImageCmd()}
+		}
 	}
 	var a *Artifact
 	err = step(ctx, log.WithStep("capture"), func(ctx context.Context) error {
@@ -395,4 +407,18 @@ func dropCheckpoints(ctx context.Context, r Resumer, j *Job, keys []string, log 
 	if err := r.DropCheckpoints(cctx, saved); err != nil {
 		log.WithStep("cleanup").Warn(fmt.Sprintf("remove checkpoints: %v", err))
 	}
+}
+
+// factSteps is how many leading steps the cache may skip: up to the first
+// step that reports facts for the artifact (labels, the image's command),
+// which must run in every bake for the result to carry them.
+func factSteps(j *Job) int {
+	for i, s := range j.Steps {
+		_, labels := s.Provisioner.(ArtifactLabeler)
+		_, cmd := s.Provisioner.(ImageCommander)
+		if labels || cmd {
+			return i
+		}
+	}
+	return len(j.Steps)
 }

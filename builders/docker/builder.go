@@ -259,6 +259,12 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		commitCfg.Cmd = base.Cmd
 		commitCfg.Entrypoint = base.Entrypoint
 	}
+	if len(meta.Cmd) > 0 {
+		// A provisioner (a recipe's services) said what the image runs;
+		// a CMD in changes still wins, as the engine applies it after.
+		commitCfg.Cmd = meta.Cmd
+		log.Info(fmt.Sprintf("image command %q, as a provisioner asked", meta.Cmd))
+	}
 	if commitCfg.Entrypoint == nil {
 		// Non-nil and empty: the engine's merge then keeps "no
 		// entrypoint" instead of taking the build container's /bin/sh.
