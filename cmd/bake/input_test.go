@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -105,21 +106,23 @@ build {
 		}
 		assertNothingLeft(t, runUUIDs(events(t, r.stdout))[0])
 	})
-	t.Run("SIGINT mid-step", func(t *testing.T) {
-		t.Parallel()
-		dir := writeBake(t, bakeFile("sleep 120"))
-		r := interruptWhen(t, []string{"build", "--json", "--manifest", "", "."}, dir, func(out string) bool {
-			return strings.Contains(out, `"message":"step-started"`)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String()+" mid-step", func(t *testing.T) {
+			t.Parallel()
+			dir := writeBake(t, bakeFile("sleep 120"))
+			r := interruptWhen(t, sig, []string{"build", "--json", "--manifest", "", "."}, dir, func(out string) bool {
+				return strings.Contains(out, `"message":"step-started"`)
+			})
+			if r.code == 0 || !strings.Contains(r.stderr+r.stdout, "stopped") {
+				t.Errorf("after %s: %s", sig, r)
+			}
+			runs := runUUIDs(events(t, r.stdout))
+			if len(runs) != 1 {
+				t.Fatalf("runs %v", runs)
+			}
+			assertNothingLeft(t, runs[0])
 		})
-		if r.code == 0 || !strings.Contains(r.stderr+r.stdout, "stopped") {
-			t.Errorf("after SIGINT: %s", r)
-		}
-		runs := runUUIDs(events(t, r.stdout))
-		if len(runs) != 1 {
-			t.Fatalf("runs %v", runs)
-		}
-		assertNothingLeft(t, runs[0])
-	})
+	}
 }
 
 // TestSensitiveNeverShown: a sensitive variable's value appears in no

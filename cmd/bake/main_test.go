@@ -17,7 +17,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -239,9 +238,9 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// interruptWhen runs bake with args, sends it SIGINT once ready holds for
+// interruptWhen runs bake with args, sends it sig once ready holds for
 // what it printed on stdout so far (bounded), and waits for it to exit.
-func interruptWhen(t *testing.T, args []string, dir string, ready func(stdout string) bool) result {
+func interruptWhen(t *testing.T, sig os.Signal, args []string, dir string, ready func(stdout string) bool) result {
 	t.Helper()
 	cmd := exec.Command(bakeBin, args...)
 	cmd.Dir = dir
@@ -259,7 +258,7 @@ func interruptWhen(t *testing.T, args []string, dir string, ready func(stdout st
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Process.Signal(sig)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
