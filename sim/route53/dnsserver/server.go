@@ -77,17 +77,33 @@ func New() *Server {
 	return s
 }
 
+// listenBoth listens on addr over UDP and TCP on one port. With port 0
+// the free UDP port may be taken for TCP by another process: it tries
+// again with a new port (bounded).
+func listenBoth(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen for dns on udp %s: %w", addr, err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt >= 20 {
+			return nil, nil, fmt.Errorf("listen for dns on tcp %s: %w", pc.LocalAddr(), err)
+		}
+	}
+}
+
 // Start serves DNS on addr over UDP and TCP (the same port for both; port 0
 // picks a free one) until Close.
 func (s *Server) Start(addr string) error {
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := listenBoth(addr)
 	if err != nil {
-		return fmt.Errorf("listen for dns on udp %s: %w", addr, err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("listen for dns on tcp %s: %w", pc.LocalAddr(), err)
+		return err
 	}
 	s.addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(s.serve)
