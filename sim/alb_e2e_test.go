@@ -63,6 +63,7 @@ systemctl enable --now app
 // DNS server, reach both instances; when one instance's app stops, it
 // turns unhealthy, leaves the healthy set and the group replaces it.
 func TestSDKAutoScalingGroupBehindALoadBalancer(t *testing.T) {
+	t.Parallel()
 	s := startSim(t, sim.Options{DNSAddr: "127.0.0.1:0"})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()

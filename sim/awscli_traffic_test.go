@@ -25,6 +25,7 @@ import (
 // error codes; then every captured response is checked under botocore's
 // models.
 func TestAWSCLITraffic(t *testing.T) {
+	t.Parallel()
 	s := startSim(t, sim.Options{DNSAddr: "127.0.0.1:0"})
 	rec := &recorder{h: s.Server}
 	hs := httptest.NewServer(rec)
