@@ -348,3 +348,27 @@ func tagMap(tags []ec2types.Tag) map[string]string {
 	}
 	return m
 }
+
+// LatestAMI returns the newest AMI of this account that job made, nil
+// when there is none.
+func LatestAMI(ctx context.Context, api interface {
+	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
+}, region, job string) (*Version, error) {
+	out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + bake.LabelName), Values: []string{job}},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("list the images of %s in %s: %w", job, region, err)
+	}
+	var newest *Version
+	for _, im := range out.Images {
+		l := tagMap(im.Tags)
+		v := Version{Repository: region, Version: l[bake.LabelVersion], ID: aws.ToString(im.ImageId), Where: region}
+		created, _ := time.Parse(time.RFC3339, aws.ToString(im.CreationDate))
+		fill(&v, l, created)
+		if newest == nil || v.Created.After(newest.Created) {
+			newest = &v
+		}
+	}
+	return newest, nil
+}

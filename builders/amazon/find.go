@@ -22,3 +22,12 @@ func (b *Builder) FindArtifact(ctx context.Context, fingerprint string) (*bake.A
 	}
 	return a, err
 }
+
+// LatestVersion is the newest AMI job made in the source's region, for
+// saying what changed since (bake rebuild). It runs after Resolve.
+func (b *Builder) LatestVersion(ctx context.Context, job string) (*bakeimages.Version, error) {
+	if b.cl == nil {
+		return nil, nil
+	}
+	return bakeimages.LatestAMI(ctx, b.cl.in(b.cl.region()), b.cl.region(), job)
+}

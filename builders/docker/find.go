@@ -30,3 +30,13 @@ func (b *Builder) FindArtifact(ctx context.Context, fingerprint string) (*bake.A
 	}
 	return images.FindFingerprint(ctx, api, registry, b.cfg.Repository, fingerprint, b.cfg.Push)
 }
+
+// LatestVersion is the newest image job made in the source's repository
+// on the engine, for saying what changed since (bake rebuild).
+func (b *Builder) LatestVersion(ctx context.Context, job string) (*images.Version, error) {
+	api, err := b.client()
+	if err != nil {
+		return nil, err
+	}
+	return images.Latest(ctx, api, job, b.cfg.Repository)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	bakelib "github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/images"
 	"github.com/bakehq/bake/sim"
 	simec2 "github.com/bakehq/bake/sim/ec2"
 )
@@ -138,6 +139,16 @@ func TestAMIChannelsAndPrune(t *testing.T) {
 			}
 			return snaps[i] != ""
 		})
+	}
+	// What bake build --skip-unchanged and bake rebuild ask.
+	if a, err := images.FindAMI(ctx, e, fmt.Sprintf("sha256:%064d", 5)); err != nil || a == nil || a.ID != amis[5] || a.Version != "v5" {
+		t.Errorf("FindAMI of v5's fingerprint = %+v, %v; want %s", a, err, amis[5])
+	}
+	if a, err := images.FindAMI(ctx, e, fmt.Sprintf("sha256:%064d", 9)); err != nil || a != nil {
+		t.Errorf("FindAMI of an unknown fingerprint = %+v, %v; want none", a, err)
+	}
+	if v, err := images.LatestAMI(ctx, e, "us-east-1", job); err != nil || v == nil || v.Version != "v6" {
+		t.Errorf("LatestAMI = %+v, %v; want v6", v, err)
 	}
 	if _, err := e.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{builder}}); err != nil {
 		t.Fatal(err)

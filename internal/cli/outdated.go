@@ -62,7 +62,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
 			return
 		}
-		prev := previous(ctx, api, c.job)
+		prev := previous(ctx, c.job)
 		check := base.Digest
 		var why []string
 		if prev != nil {

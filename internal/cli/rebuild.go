@@ -203,18 +203,20 @@ func resolve(ctx context.Context, c *candidate) {
 	c.found = found
 }
 
-// previous is the newest image of a Docker job on the engine, for
-// saying why it is rebaked; nil for other builders.
-func previous(ctx context.Context, api images.ImageLister, job *bake.Job) *images.Version {
-	n, ok := job.Builder.(bake.Namer)
-	if api == nil || job.BuilderType != "docker" || !ok {
+// latestVersioner is implemented by builders that can find the newest
+// artifact a job made (Docker, amazon-ebs).
+type latestVersioner interface {
+	LatestVersion(ctx context.Context, job string) (*images.Version, error)
+}
+
+// previous is the newest artifact of a job, for saying why it is
+// rebaked; nil when there is none or the builder cannot say.
+func previous(ctx context.Context, job *bake.Job) *images.Version {
+	l, ok := job.Builder.(latestVersioner)
+	if !ok {
 		return nil
 	}
-	names := n.ArtifactNames("x")
-	if len(names) == 0 {
-		return nil
-	}
-	v, err := images.Latest(ctx, api, job.Name, strings.TrimSuffix(names[0], ":x"))
+	v, err := l.LatestVersion(ctx, job.Name)
 	if err != nil {
 		return nil
 	}
@@ -230,8 +232,8 @@ func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine
 	}
 	if c.found == nil {
 		c.rebuild = true
-		if c.job.BuilderType == "docker" && engine != nil {
-			c.reason = changeReason(previous(ctx, engine, c.job), c.base, c.fp)
+		if _, ok := c.job.Builder.(latestVersioner); ok {
+			c.reason = changeReason(previous(ctx, c.job), c.base, c.fp)
 		} else {
 			c.reason = fmt.Sprintf("no image with fingerprint %s (base %s)", shortID(c.fp), c.base.Digest)
 		}
@@ -277,7 +279,7 @@ func changeReason(prev *images.Version, base bake.Base, fp string) string {
 	case prev == nil:
 		return "never baked"
 	case prev.BaseDigest != base.Digest:
-		return fmt.Sprintf("newer base: %s is %s, %s was baked on %s", base.Name, shortID(base.Digest), prev.Version, shortID(prev.BaseDigest))
+		return fmt.Sprintf("newer base: %s is %s, %s was baked on %s", base.Name, shortDigest(base.Digest), prev.Version, shortDigest(prev.BaseDigest))
 	default:
 		return fmt.Sprintf("inputs changed since %s (fingerprint %s, was %s)", prev.Version, shortID(fp), shortID(prev.Fingerprint))
 	}
@@ -439,4 +441,12 @@ func oneLine(s string) string {
 		first += " ..."
 	}
 	return first
+}
+
+// shortDigest shortens a sha256 digest for a table; an AMI id stays whole.
+func shortDigest(d string) string {
+	if strings.HasPrefix(d, "sha256:") {
+		return shortID(d)
+	}
+	return d
 }
