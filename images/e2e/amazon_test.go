@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +241,63 @@ func TestAMIChannelsAndPrune(t *testing.T) {
 		if im == gone || sn == gone {
 			t.Errorf("after prune v%d: image exists %v, snapshot exists %v; want removed = %v", i, im, sn, gone)
 		}
+	}
+}
+
+// TestAMINightly bakes an amazon-ebs source on the local cloud with the
+// real builder: a nightly right after skips it (its AMI carries the
+// fingerprint), and a changed provisioner rebakes it, saying so.
+func TestAMINightly(t *testing.T) {
+	startSim(t)
+	dir := t.TempDir()
+	write := func(msg string) {
+		t.Helper()
+		src := fmt.Sprintf(`source "amazon-ebs" "web" {
+  instance_type = "t3.micro"
+  source_ami_filter {
+    filters     = { name = "debian-12-amd64-*" }
+    owners      = ["136693071363"]
+    most_recent = true
+  }
+  ssh_username = "admin"
+  ami_name     = "web-${bake.version}"
+}
+build {
+  name    = "site"
+  sources = ["source.amazon-ebs.web"]
+  provisioner "shell" { inline = ["echo %s | sudo tee /etc/bake-test"] }
+}
+`, msg)
+		if err := os.MkdirAll(filepath.Join(dir, "web"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "web", "web.bake.hcl"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row := func(version string) []string {
+		t.Helper()
+		r := bake(t, "rebuild", dir, "--nightly", "--version", version)
+		t.Log(r.stdout)
+		rows := table(r.stdout)
+		if r.code != 0 || len(rows) != 1 {
+			t.Fatalf("rebuild --nightly --version %s: %s", version, r)
+		}
+		return rows[0]
+	}
+	write("one")
+	if got := row("a1"); got[2] != "rebuilt" || got[len(got)-1] != "never baked" {
+		t.Fatalf("first nightly: %q", got)
+	}
+	if got := row("a2"); got[2] != "skipped" || !strings.HasPrefix(got[len(got)-1], "unchanged: web-a1 has fingerprint") {
+		t.Fatalf("nightly right after: %q", got)
+	}
+	write("two")
+	if got := row("a3"); got[2] != "rebuilt" || !strings.HasPrefix(got[len(got)-1], "inputs changed since a1") {
+		t.Fatalf("nightly after a change: %q", got)
+	}
+	r := bake(t, "images", "site.amazon-ebs.web", "--kind", "amazon-ebs")
+	if rows := table(r.stdout); r.code != 0 || len(rows) != 2 || rows[0][0] != "a3" || rows[1][0] != "a1" {
+		t.Fatalf("images: %s", r)
 	}
 }
