@@ -24,6 +24,8 @@ type Updates struct {
 	Security int // of those, from a -security suite
 	// Unsupported: the image has no apt-get; nothing was checked.
 	Unsupported bool
+	// NotChecked says why the check did not run, when it did not.
+	NotChecked string
 }
 
 // updatesScript adds Debian's security and updates suites as the

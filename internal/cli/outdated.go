@@ -35,10 +35,9 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	if err != nil {
 		return err
 	}
-	api, err := dockerClient()
-	if err != nil {
-		return err
-	}
+	// Docker sources need the engine for the update check; a missing
+	// engine fails them, not the AMI sources.
+	api, apiErr := dockerClient()
 	runUUID := uuid.NewString()
 	cs := expandBakes(path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
 	type row struct {
@@ -53,10 +52,6 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	}
 	each(ctx, cs, parallel, func(ctx context.Context, c *candidate) {
 		r := rows[c]
-		if c.job.BuilderType != "docker" {
-			c.err = fmt.Errorf("build %s: outdated checks only Docker sources so far", c.job.Name)
-			return
-		}
 		base, err := c.job.Builder.Resolve(ctx)
 		if err != nil {
 			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
@@ -68,7 +63,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 		if prev != nil {
 			r.latest, check = prev.Version, prev.ID
 			if prev.BaseDigest != base.Digest {
-				r.newBase = fmt.Sprintf("yes: %s→%s", shortID(prev.BaseDigest), shortID(base.Digest))
+				r.newBase = fmt.Sprintf("yes: %s→%s", shortDigest(prev.BaseDigest), shortDigest(base.Digest))
 				why = append(why, "newer base")
 			} else {
 				r.newBase = "no"
@@ -76,12 +71,22 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 		} else {
 			why = append(why, "never baked")
 		}
-		u, err := images.CheckUpdates(ctx, api, check, runUUID)
+		var u images.Updates
+		switch {
+		case c.job.BuilderType == "docker" && apiErr != nil:
+			err = apiErr
+		case c.job.BuilderType == "docker":
+			u, err = images.CheckUpdates(ctx, api, check, runUUID)
+		default:
+			u.NotChecked = "not checked (only Docker images are started for the check so far)"
+		}
 		if err != nil {
 			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
 			return
 		}
 		switch {
+		case u.NotChecked != "":
+			r.updates = u.NotChecked
 		case u.Unsupported:
 			r.updates = "not checked (no apt-get)"
 		default:
@@ -91,6 +96,9 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 			}
 		}
 		r.verdict = "up to date"
+		if u.NotChecked != "" {
+			r.verdict = "up to date, updates not checked"
+		}
 		if len(why) > 0 {
 			r.verdict = "rebuild: " + strings.Join(why, ", ")
 		}
