@@ -166,13 +166,18 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		res.Err = fmt.Errorf("build %s: %w", j.Name, err)
 		return res
 	}
-	fp, err := Fingerprint(base, j)
-	if err != nil {
-		res.Err = BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", j.Name, err))
-		return res
-	}
-	res.Base, res.Fingerprint = base, fp
+	res.Base = base
+	// The fingerprint hashes every uploaded file: it runs while the
+	// machine boots, unless --skip-unchanged needs it first.
+	fingerprint := sync.OnceValues(func() (string, error) { return Fingerprint(base, j) })
+	go fingerprint()
+	var fp string
 	if f, ok := j.Builder.(ArtifactFinder); ok && o.SkipUnchanged {
+		if fp, err = fingerprint(); err != nil {
+			res.Err = BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", j.Name, err))
+			return res
+		}
+		res.Fingerprint = fp
 		found, err := f.FindArtifact(ctx, fp)
 		if err != nil {
 			res.Err = fmt.Errorf("build %s: look for an artifact with fingerprint %s: %w", j.Name, fp, err)
@@ -186,11 +191,15 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		}
 	}
 
-	keys := CacheKeys(base, j)
 	cache, _ := j.Builder.(StepCache)
 	resumer, checkpoints := j.Builder.(Resumer)
 	if !o.Cache && !checkpoints {
 		cache = nil
+	}
+	keys := make([]string, len(j.Steps))
+	if cache != nil {
+		// Keys hash every uploaded file again: only when they are used.
+		keys = CacheKeys(base, j)
 	}
 	cachedSteps := 0
 	if cache != nil && (!checkpoints || o.Resume) {
@@ -254,6 +263,11 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		}
 	}
 
+	if fp, err = fingerprint(); err != nil {
+		res.Err = BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", j.Name, err))
+		return res
+	}
+	res.Fingerprint = fp
 	meta := ArtifactMeta{
 		Name: j.Name, Version: o.Version, BuildTime: o.BuildTime, RunUUID: o.RunUUID,
 		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp),
