@@ -4,7 +4,7 @@
 # base image, same template, three cases:
 #   (a) 10 inline echo steps, (b) a 100 MiB file upload,
 #   (c) apt-get install nginx-light plus a config file.
-# Writes docs/bench/docker.md. Needs: hyperfine, packer, /usr/bin/time.
+# Writes docs/bench/docker.md. Needs: packer, bc, /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=docs/bench/docker.md
@@ -14,11 +14,11 @@ bake=$PWD/bin/bake
 work=$(mktemp -d /tmp/bake-bench.XXXXXX)
 trap 'rm -rf "$work"; docker rm -f bench-floor >/dev/null 2>&1 || true' EXIT
 
-for tool in hyperfine packer /usr/bin/time; do
+for tool in bc packer /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 1; }
 done
 head -c $((100 << 20)) /dev/urandom >"$work/payload.bin"
-cp bench/docker/*.pkr.hcl "$work/"
+cp -r bench/docker/*.pkr.hcl bench/docker/files "$work/"
 cd "$work"
 
 # The floor: what any tool must at least do.
@@ -30,7 +30,8 @@ docker run -d -i -t --name bench-floor --entrypoint /bin/sh localbase/debian:boo
 case $case in
 a) docker exec bench-floor /bin/sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo step $i; done' >/dev/null ;;
 b) docker cp payload.bin bench-floor:/opt/payload.bin ;;
-c) docker exec bench-floor /bin/sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light >/dev/null && echo "server { listen 8080; root /var/www/html; }" > /etc/nginx/conf.d/bench.conf' ;;
+c) docker exec bench-floor /bin/sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx-light >/dev/null'
+   docker cp files/bench.conf bench-floor:/etc/nginx/conf.d/bench.conf ;;
 esac
 docker commit bench-floor bench/floor-$case:latest >/dev/null
 docker rm -f bench-floor >/dev/null
@@ -42,19 +43,27 @@ declare -A cmds
 for c in a b c; do
 	var=""
 	[ "$c" = b ] && var="-var payload=$work/payload.bin"
-	cmds[bake-$c]="$bake build --manifest '' --version bench $var $c.pkr.hcl"
+	cmds[bake-$c]="$bake build --no-cache --manifest '' --version bench $var $c.pkr.hcl"
 	cmds[packer-$c]="packer build $var $c.pkr.hcl"
 	cmds[floor-$c]="./floor.sh $c"
 done
 
+# Interleaved rounds (bake, Packer, floor, bake, ...), so that load
+# swings on this shared machine hit every tool alike; one warm-up round.
 for c in a b c; do
 	n=$runs
 	[ "$c" = c ] && n=$runs_c
-	hyperfine --style basic --runs "$n" --warmup 1 --prepare "$cleanup" \
-		--export-json "h-$c.json" \
-		-n bake "${cmds[bake-$c]}" -n packer "${cmds[packer-$c]}" -n floor "${cmds[floor-$c]}" >"h-$c.txt" 2>&1 ||
-		{ cat "h-$c.txt" >&2; exit 1; }
+	for round in $(seq 0 "$n"); do
+		for tool in bake packer floor; do
+			eval "$cleanup"
+			start=$(date +%s.%N)
+			bash -c "${cmds[$tool-$c]}" >"log-$tool-$c.txt" 2>&1 || { echo "bench: $tool case $c failed:" >&2; tail -20 "log-$tool-$c.txt" >&2; exit 1; }
+			end=$(date +%s.%N)
+			[ "$round" = 0 ] || echo "$tool $c $(echo "$end - $start" | bc -l)" >>times.txt
+		done
+	done
 	/usr/bin/time -f '%M' -o "rss-$c.txt" bash -c "${cmds[bake-$c]}" >/dev/null 2>&1
+	for tool in bake packer floor; do echo "$tool $c ${cmds[$tool-$c]}" >>commands.txt; done
 done
 eval "$cleanup"
 
@@ -65,20 +74,25 @@ work, out, runs, runs_c = sys.argv[1:]
 names = {"a": "(a) 10 inline echo steps", "b": "(b) 100 MiB file upload", "c": "(c) apt-get install nginx-light + config"}
 targets = {"a": 0.5, "b": 0.6, "c": None}
 rows, cmds = [], {}
+times = {}
+for line in open(f"{work}/times.txt"):
+    tool, c, t = line.split()
+    times.setdefault(c, {}).setdefault(tool, []).append(float(t))
+for line in open(f"{work}/commands.txt"):
+    tool, c, cmd = line.rstrip("\n").split(" ", 2)
+    cmds.setdefault(c, {})[tool] = cmd
 for c in "abc":
-    res = {r["command"]: r for r in json.load(open(f"{work}/h-{c}.json"))["results"]}
-    med = {k: statistics.median(v["times"]) for k, v in res.items()}
+    med = {k: statistics.median(v) for k, v in times[c].items()}
     rss = int(open(f"{work}/rss-{c}.txt").read().split()[-1]) / 1024
     vp, vf = med["bake"] / med["packer"], med["bake"] / med["floor"]
     t = targets[c]
     ok = (t is None or vp <= t) and vf <= 1.15 and rss <= 60
     rows.append(f"| {names[c]} | {med['bake']:.2f} s | {med['packer']:.2f} s | {med['floor']:.2f} s | {vp:.2f}× (target ≤ {t if t else '—'}) | {vf:.2f}× (target ≤ 1.15) | {rss:.0f} MB | {'met' if ok else 'NOT met'} |")
-    cmds[c] = {k: v["command"] for k, v in res.items()}
 load = open("/proc/loadavg").read().split()[0]
 with open(out, "w") as f:
     f.write("## Docker bakes: bake vs Packer 1.6.6 vs the floor\n\n")
-    f.write(f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC by `make bench` (bench/docker.sh), hyperfine medians, "
-            f"{runs} runs for (a) and (b), {runs_c} for (c) (it downloads from Debian's mirror), 1 warm-up each; load average at the end {load}. "
+    f.write(f"Measured {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC by `make bench` (bench/docker.sh), medians, "
+            f"{runs} interleaved rounds for (a) and (b), {runs_c} for (c) (it downloads from Debian's mirror), after 1 warm-up round; load average at the end {load}. "
             "Same base image (localbase/debian:bookworm) and the same Packer HCL2 template for bake and Packer (bench/docker/*.pkr.hcl). "
             "The floor is `docker run` + one `docker exec` (or `docker cp`) + `docker commit` + `docker rm`. Peak RSS is bake's, from /usr/bin/time.\n\n")
     f.write("| case | bake | Packer | floor | bake / Packer | bake / floor | bake peak RSS | targets |\n|---|---|---|---|---|---|---|---|\n")

@@ -15,7 +15,7 @@ build {
     ]
   }
   provisioner "file" {
-    content     = "server { listen 8080; root /var/www/html; }\n"
+    source      = "files/bench.conf"
     destination = "/etc/nginx/conf.d/bench.conf"
   }
   post-processor "docker-tag" {
