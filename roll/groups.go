@@ -97,13 +97,24 @@ func (r *Roller) resolveImage(ctx context.Context, o Options) (string, error) {
 		in.Filters = []ec2types.Filter{{Name: aws.String("tag:" + bake.LabelVersion), Values: []string{o.Version}}}
 		what = "an image tagged " + bake.LabelVersion + "=" + o.Version
 	case o.Channel != "":
+		// bake promote NAME VERSION --channel C writes /bake/NAME/C;
+		// --channel NAME/C names the bake itself.
+		param := ""
+		switch {
+		case strings.Contains(o.Channel, "/"):
+			param = "/bake/" + strings.TrimPrefix(o.Channel, "/")
+		case r.svc.Image != "":
+			param = "/bake/" + r.svc.Image + "/" + o.Channel
+		default:
+			return "", bake.BadInputf("--channel %s: service %q does not say whose channel: add image = \"BUILD.TYPE.NAME\" (the bake that bake promote names) to it, or write --channel NAME/%s", o.Channel, r.svc.Name, o.Channel)
+		}
 		var ami string
-		ok, err := (store{api: r.c.Parameters, service: r.svc.Name}).getRaw(ctx, "/bake/channels/"+o.Channel, &ami)
+		ok, err := (store{api: r.c.Parameters, service: r.svc.Name}).getRaw(ctx, param, &ami)
 		if err != nil {
 			return "", err
 		}
 		if !ok {
-			return "", bake.BadInputf("channel %q does not exist: no parameter /bake/channels/%s", o.Channel, o.Channel)
+			return "", bake.BadInputf("channel %q does not exist: no SSM parameter %s in %s (bake promote NAME VERSION --channel %s makes it)", o.Channel, param, r.region(), o.Channel)
 		}
 		in.ImageIds, what = []string{ami}, "image "+ami+" (channel "+o.Channel+")"
 	}

@@ -310,7 +310,7 @@ func startCloud(ctx context.Context, images map[string]string, logPath string) (
 			cancel()
 			return fail(err)
 		}
-		if _, err := c.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/bake/channels/roll-test-" + v), Value: im.ImageId,
+		if _, err := c.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/bake/roll-test/" + v), Value: im.ImageId,
 			Type: ssmtypes.ParameterTypeString}); err != nil {
 			cancel()
 			return fail(err)

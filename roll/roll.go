@@ -26,7 +26,7 @@ type Options struct {
 	Strategy string
 	Image    string // an AMI id
 	Version  string // or the image bake tagged with this version (org.opencontainers.image.version)
-	Channel  string // or the AMI in parameter /bake/channels/C
+	Channel  string // or the AMI in parameter /bake/IMAGE/C (or /bake/NAME/C for NAME/C)
 }
 
 // Summary is what a roll did, with its timings.

@@ -24,16 +24,19 @@ const FileSuffix = ".roll.hcl"
 type Service struct {
 	Name           string
 	Region         string
-	LaunchTemplate string   // name of the launch template roll versions
-	InstanceType   string   // set in each new template version when not ""
-	Subnets        []string // "" = the default VPC's subnets
-	Min, Max       int32
-	Desired        int32         // capacity of the first group; later groups copy blue's
-	Grace          time.Duration // health check grace of the groups
-	Traffic        Traffic
-	Health         Health
-	Strategy       Strategy
-	LockTTL        time.Duration // a lock not renewed for this long is stale
+	LaunchTemplate string // name of the launch template roll versions
+	// Image is the bake (BUILD.TYPE.NAME) whose images the service runs:
+	// --channel C reads bake promote's SSM parameter /bake/IMAGE/C.
+	Image        string
+	InstanceType string   // set in each new template version when not ""
+	Subnets      []string // "" = the default VPC's subnets
+	Min, Max     int32
+	Desired      int32         // capacity of the first group; later groups copy blue's
+	Grace        time.Duration // health check grace of the groups
+	Traffic      Traffic
+	Health       Health
+	Strategy     Strategy
+	LockTTL      time.Duration // a lock not renewed for this long is stale
 }
 
 // Traffic is how clients reach the service: an ALB listener forwarding to
@@ -100,6 +103,7 @@ type serviceBlock struct {
 	Name           string         `hcl:"name,label"`
 	Region         string         `hcl:"region,optional"`
 	LaunchTemplate string         `hcl:"launch_template"`
+	Image          string         `hcl:"image,optional"`
 	InstanceType   string         `hcl:"instance_type,optional"`
 	Subnets        []string       `hcl:"subnets,optional"`
 	HealthGrace    string         `hcl:"health_check_grace,optional"`
@@ -240,6 +244,7 @@ func (b *serviceBlock) service() (*Service, hcl.Diagnostics) {
 		Name:           b.Name,
 		Region:         b.Region,
 		LaunchTemplate: b.LaunchTemplate,
+		Image:          b.Image,
 		InstanceType:   b.InstanceType,
 		Subnets:        b.Subnets,
 		Grace:          dur("health_check_grace", b.HealthGrace, 30*time.Second),

@@ -84,7 +84,7 @@ groups), so re-running a killed roll resumes it.`,
 	root.Flags().StringVar(&o.Strategy, "strategy", roll.BlueGreen, "bluegreen, canary, route53 or rolling")
 	root.Flags().StringVar(&o.Image, "image", "", "the AMI id to roll to")
 	root.Flags().StringVar(&o.Version, "version", "", "roll to the newest image bake baked with version V (tag org.opencontainers.image.version)")
-	root.Flags().StringVar(&o.Channel, "channel", "", "roll to the AMI in SSM parameter /bake/channels/C")
+	root.Flags().StringVar(&o.Channel, "channel", "", "roll to the AMI bake promote recorded for channel C: SSM /bake/IMAGE/C (the service's image), or --channel NAME/C")
 
 	simple := func(use, short string, run func(context.Context, *roll.Roller) (any, error)) *cobra.Command {
 		return &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, SilenceUsage: true, SilenceErrors: true,
