@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -40,6 +41,10 @@ type Comm struct {
 	user      string
 	// fixOwner gives uploaded files to user (Packer's fix_upload_owner).
 	fixOwner bool
+
+	mu   sync.Mutex
+	sess *session // nil until first used, or after it broke
+	root *Comm    // the same container as root, for moving uploads
 }
 
 // Option configures a Comm.
@@ -65,7 +70,44 @@ func (c *Comm) asRoot() *Comm {
 	if c.user == "" {
 		return c
 	}
-	return &Comm{api: c.api, container: c.container, user: "0"}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.root == nil {
+		c.root = &Comm{api: c.api, container: c.container, user: "0"}
+	}
+	return c.root
+}
+
+// Close ends the session shell (the container itself is the builder's).
+func (c *Comm) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil {
+		c.sess.close()
+		c.sess = nil
+	}
+	if c.root != nil {
+		c.root.Close()
+	}
+	return nil
+}
+
+// session returns the session shell, starting one when there is none.
+func (c *Comm) session(ctx context.Context) *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil && c.sess.broken {
+		c.sess.close()
+		c.sess = nil
+	}
+	if c.sess == nil {
+		s, err := newSession(ctx, c.api, c.container, c.user)
+		if err != nil {
+			return nil // exec will say what is wrong
+		}
+		c.sess = s
+	}
+	return c.sess
 }
 
 var _ bake.Communicator = (*Comm)(nil)
@@ -73,6 +115,16 @@ var _ bake.DirUploader = (*Comm)(nil)
 
 // Run runs cmd through /bin/sh -c in the container.
 func (c *Comm) Run(ctx context.Context, cmd *bake.RemoteCmd) (int, error) {
+	if cmd.Stdin == nil && !cmd.PTY {
+		if s := c.session(ctx); s != nil {
+			if code, ok, err := s.run(ctx, cmd); ok {
+				if err != nil {
+					return -1, fmt.Errorf("run in container %s: %w", short(c.container), err)
+				}
+				return code, nil
+			}
+		}
+	}
 	opts := container.ExecOptions{
 		User:         c.user,
 		Cmd:          []string{"/bin/sh", "-c", cmd.Command},
