@@ -38,7 +38,7 @@ docker rm -f bench-floor >/dev/null
 FLOOR
 chmod +x floor.sh
 
-cleanup='docker rmi -f bench/a:latest bench/b:latest bench/c:latest bench/floor-a:latest bench/floor-b:latest bench/floor-c:latest >/dev/null 2>&1 || true'
+cleanup='docker rmi -f bake/a:bench bake/b:bench bake/c:bench bench/a:latest bench/b:latest bench/c:latest bench/floor-a:latest bench/floor-b:latest bench/floor-c:latest >/dev/null 2>&1 || true'
 declare -A cmds
 for c in a b c; do
 	var=""
