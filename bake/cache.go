@@ -33,18 +33,20 @@ func CacheKeys(base Base, j *Job) []string {
 		fmt.Fprintf(h, "secrets %s\n", secretDigest(j.Secrets))
 	}
 	prev := h.Sum(nil)
+	digests := j.uploadDigests()
 	for i, s := range j.Steps {
 		if s.Cache != nil && !*s.Cache {
 			break
+		}
+		if digests[i].err != nil {
+			break // an unreadable input: not cacheable from here
 		}
 		hs := &hasher{h: sha256.New()}
 		hs.Add("parent", prev)
 		hs.Add("step", []byte(s.Name))
 		hs.Add("inputs", s.Inputs)
-		if f, ok := s.Provisioner.(Fingerprinter); ok {
-			if err := f.Fingerprint(hs); err != nil {
-				break // an unreadable input: not cacheable from here
-			}
+		if digests[i].sum != nil {
+			hs.Add("uploads", digests[i].sum)
 		}
 		prev = hs.h.Sum(nil)
 		keys[i] = hex.EncodeToString(prev)

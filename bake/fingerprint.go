@@ -19,15 +19,44 @@ func Fingerprint(base Base, j *Job) (string, error) {
 	h.Add("fingerprint", []byte("bake/v1"))
 	h.Add("base", []byte(base.Digest))
 	h.Add("config", j.Inputs)
-	for _, s := range j.Steps {
-		if f, ok := s.Provisioner.(Fingerprinter); ok {
+	digests := j.uploadDigests()
+	for i, s := range j.Steps {
+		if d := digests[i]; d.err != nil {
+			return "", fmt.Errorf("%s: %w", s.Name, d.err)
+		} else if d.sum != nil {
 			h.Add("step", []byte(s.Name))
-			if err := f.Fingerprint(h); err != nil {
-				return "", fmt.Errorf("%s: %w", s.Name, err)
-			}
+			h.Add("uploads", d.sum)
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.h.Sum(nil)), nil
+}
+
+// stepDigest is the hash of what a step's Fingerprinter adds (the files
+// it uploads): nil for a step without one.
+type stepDigest struct {
+	sum []byte
+	err error
+}
+
+// uploadDigests hashes each step's uploads once per job: the fingerprint
+// and the cache keys both need them, and an upload can be large.
+func (j *Job) uploadDigests() []stepDigest {
+	j.digestsOnce.Do(func() {
+		j.digests = make([]stepDigest, len(j.Steps))
+		for i, s := range j.Steps {
+			f, ok := s.Provisioner.(Fingerprinter)
+			if !ok {
+				continue
+			}
+			h := &hasher{h: sha256.New()}
+			if err := f.Fingerprint(h); err != nil {
+				j.digests[i].err = err
+				continue
+			}
+			j.digests[i].sum = h.h.Sum(nil)
+		}
+	})
+	return j.digests
 }
 
 type hasher struct{ h hash.Hash }

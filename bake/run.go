@@ -25,6 +25,9 @@ type Job struct {
 	// Secrets are the values of sensitive variables, kept in memory only:
 	// cache keys change when they do, through a salted hash.
 	Secrets []string
+
+	digestsOnce sync.Once
+	digests     []stepDigest
 }
 
 // Step is a provisioner with its common settings.
@@ -197,13 +200,14 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		cache = nil
 	}
 	keys := make([]string, len(j.Steps))
+	skippable := factSteps(j)
 	if cache != nil {
 		// Keys hash every uploaded file again: only when they are used.
 		keys = CacheKeys(base, j)
 	}
 	cachedSteps := 0
 	if cache != nil && (!checkpoints || o.Resume) {
-		if cachedSteps, err = cachedPrefix(ctx, cache, keys[:factSteps(j)]); err != nil {
+		if cachedSteps, err = cachedPrefix(ctx, cache, keys[:skippable]); err != nil {
 			log.Warn(fmt.Sprintf("step cache not used: %v", err))
 			cachedSteps = 0
 		}
@@ -244,7 +248,7 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 			res.Err = fmt.Errorf("build %s: %w", j.Name, err)
 			return res
 		}
-		save := cache != nil && i < factSteps(j) && saveStep(s, keys[i], time.Since(began), o)
+		save := cache != nil && i < skippable && saveStep(s, keys[i], time.Since(began), o)
 		if checkpoints {
 			save = s.Checkpoint && keys[i] != ""
 		}
