@@ -175,7 +175,7 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 		os, arch, _ := strings.Cut(b.cfg.Platform, "/")
 		platform = &ocispec.Platform{OS: os, Architecture: arch}
 	}
-	name := fmt.Sprintf("bake-%s-%s", sanitize(b.cfg.name), uuid.NewString()[:13])
+	name := fmt.Sprintf("bake-%s-%s", bake.SafeName(b.cfg.name), uuid.NewString()[:13])
 	m.name = name
 	created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
 	if err != nil {
@@ -291,11 +291,11 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	names := m.b.ArtifactNames(meta.Version)
 	for _, n := range names {
 		if err := m.api.ImageTag(ctx, resp.ID, n); err != nil {
-			return nil, fmt.Errorf("tag image %s as %s: %w", short(resp.ID), n, err)
+			return nil, fmt.Errorf("tag image %s as %s: %w", bake.ShortID(resp.ID), n, err)
 		}
 	}
 	m.image = "" // tagged: no longer ours to remove
-	log.Info(fmt.Sprintf("committed %s as %s", short(resp.ID), strings.Join(names, ", ")))
+	log.Info(fmt.Sprintf("committed %s as %s", bake.ShortID(resp.ID), strings.Join(names, ", ")))
 	a := &bake.Artifact{BuilderType: "docker", ID: resp.ID, Names: names, Extra: map[string]string{"repository": cfg.Repository}}
 	if cfg.Push {
 		for _, n := range names {
@@ -324,14 +324,14 @@ func (m *machine) Destroy(ctx context.Context) error {
 	if m.id != "" {
 		err := m.api.ContainerRemove(ctx, m.id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove build container %s: %w", short(m.id), err))
+			errs = append(errs, fmt.Errorf("remove build container %s: %w", bake.ShortID(m.id), err))
 		} else {
 			m.id = ""
 		}
 	}
 	if m.image != "" {
 		if _, err := m.api.ImageRemove(ctx, m.image, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove untagged image %s: %w", short(m.image), err))
+			errs = append(errs, fmt.Errorf("remove untagged image %s: %w", bake.ShortID(m.image), err))
 		} else {
 			m.image = ""
 		}
@@ -346,7 +346,7 @@ func (m *machine) Destroy(ctx context.Context) error {
 	}
 	for _, c := range left {
 		if err := m.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove build container %s: %w", short(c.ID), err))
+			errs = append(errs, fmt.Errorf("remove build container %s: %w", bake.ShortID(c.ID), err))
 		}
 	}
 	// A commit cut off by Ctrl-C may still have finished in the engine.
@@ -363,27 +363,10 @@ func (m *machine) Destroy(ctx context.Context) error {
 	}
 	for _, img := range list {
 		if _, err := m.api.ImageRemove(ctx, img.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove dangling image %s: %w", short(img.ID), err))
+			errs = append(errs, fmt.Errorf("remove dangling image %s: %w", bake.ShortID(img.ID), err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func short(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '-'
-	}, s)
 }
 
 // cleanupTimeout bounds Destroy when the run's context is gone.

@@ -13,7 +13,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +118,7 @@ func (c *Comm) Run(ctx context.Context, cmd *bake.RemoteCmd) (int, error) {
 		if s := c.session(ctx); s != nil {
 			if code, ok, err := s.run(ctx, cmd); ok {
 				if err != nil {
-					return -1, fmt.Errorf("run in container %s: %w", short(c.container), err)
+					return -1, fmt.Errorf("run in container %s: %w", bake.ShortID(c.container), err)
 				}
 				return code, nil
 			}
@@ -136,11 +135,11 @@ func (c *Comm) Run(ctx context.Context, cmd *bake.RemoteCmd) (int, error) {
 	}
 	created, err := c.api.ContainerExecCreate(ctx, c.container, opts)
 	if err != nil {
-		return -1, fmt.Errorf("create exec in container %s: %w", short(c.container), err)
+		return -1, fmt.Errorf("create exec in container %s: %w", bake.ShortID(c.container), err)
 	}
 	att, err := c.api.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: cmd.PTY})
 	if err != nil {
-		return -1, fmt.Errorf("attach to exec in container %s: %w", short(c.container), err)
+		return -1, fmt.Errorf("attach to exec in container %s: %w", bake.ShortID(c.container), err)
 	}
 	defer att.Close()
 	// The hijacked connection does not watch ctx: close it on cancel so
@@ -164,11 +163,11 @@ func (c *Comm) Run(ctx context.Context, cmd *bake.RemoteCmd) (int, error) {
 		return -1, ctx.Err()
 	}
 	if err != nil {
-		return -1, fmt.Errorf("read output of exec in container %s: %w", short(c.container), err)
+		return -1, fmt.Errorf("read output of exec in container %s: %w", bake.ShortID(c.container), err)
 	}
 	insp, err := c.api.ContainerExecInspect(ctx, created.ID)
 	if err != nil {
-		return -1, fmt.Errorf("read exit code of exec in container %s: %w", short(c.container), err)
+		return -1, fmt.Errorf("read exit code of exec in container %s: %w", bake.ShortID(c.container), err)
 	}
 	return insp.ExitCode, nil
 }
@@ -215,14 +214,14 @@ func (c *Comm) Upload(ctx context.Context, dst string, r io.Reader, fi bake.File
 		if rmErr := bake.RunChecked(rmCtx, c.asRoot(), "rm -f "+bake.ShellQuote(tmpPath), nil); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("remove partial upload %s: %w", tmpPath, rmErr))
 		}
-		return fmt.Errorf("upload %s to container %s: %w", dst, short(c.container), err)
+		return fmt.Errorf("upload %s to container %s: %w", dst, bake.ShortID(c.container), err)
 	}
 	mv := fmt.Sprintf("mv -f %s %s", bake.ShellQuote(tmpPath), bake.ShellQuote(dst))
 	if c.fixOwner && c.user != "" {
 		mv = fmt.Sprintf("chown %s %s && %s", bake.ShellQuote(c.user), bake.ShellQuote(tmpPath), mv)
 	}
 	if err := bake.RunChecked(ctx, c.asRoot(), mv, nil); err != nil {
-		return fmt.Errorf("upload %s to container %s: %w", dst, short(c.container), err)
+		return fmt.Errorf("upload %s to container %s: %w", dst, bake.ShortID(c.container), err)
 	}
 	return nil
 }
@@ -230,19 +229,19 @@ func (c *Comm) Upload(ctx context.Context, dst string, r io.Reader, fi bake.File
 // UploadDir streams the tree under src into dst as one tar.
 func (c *Comm) UploadDir(ctx context.Context, dst, src string) error {
 	if err := bake.RunChecked(ctx, c.asRoot(), "mkdir -p "+bake.ShellQuote(dst), nil); err != nil {
-		return fmt.Errorf("upload %s to container %s: %w", src, short(c.container), err)
+		return fmt.Errorf("upload %s to container %s: %w", src, bake.ShortID(c.container), err)
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTree(pw, src)) }()
 	err := c.api.CopyToContainer(ctx, c.container, dst, pr, container.CopyToContainerOptions{})
 	pr.Close()
 	if err != nil {
-		return fmt.Errorf("upload %s to %s in container %s: %w", src, dst, short(c.container), err)
+		return fmt.Errorf("upload %s to %s in container %s: %w", src, dst, bake.ShortID(c.container), err)
 	}
 	if c.fixOwner && c.user != "" {
 		chown := fmt.Sprintf("chown -R %s %s", bake.ShellQuote(c.user), bake.ShellQuote(dst))
 		if err := bake.RunChecked(ctx, c.asRoot(), chown, nil); err != nil {
-			return fmt.Errorf("give %s to %s in container %s: %w", dst, c.user, short(c.container), err)
+			return fmt.Errorf("give %s to %s in container %s: %w", dst, c.user, bake.ShortID(c.container), err)
 		}
 	}
 	return nil
@@ -302,18 +301,18 @@ func writeTree(w io.Writer, src string) error {
 func (c *Comm) Download(ctx context.Context, src string, w io.Writer) error {
 	rc, stat, err := c.api.CopyFromContainer(ctx, c.container, src)
 	if err != nil {
-		return fmt.Errorf("download %s from container %s: %w", src, short(c.container), err)
+		return fmt.Errorf("download %s from container %s: %w", src, bake.ShortID(c.container), err)
 	}
 	defer rc.Close()
 	if stat.Mode.IsDir() {
-		return fmt.Errorf("download %s from container %s: it is a directory", src, short(c.container))
+		return fmt.Errorf("download %s from container %s: it is a directory", src, bake.ShortID(c.container))
 	}
 	tr := tar.NewReader(rc)
 	if _, err := tr.Next(); err != nil {
-		return fmt.Errorf("download %s from container %s: %w", src, short(c.container), err)
+		return fmt.Errorf("download %s from container %s: %w", src, bake.ShortID(c.container), err)
 	}
 	if _, err := io.Copy(w, tr); err != nil {
-		return fmt.Errorf("download %s from container %s: %w", src, short(c.container), err)
+		return fmt.Errorf("download %s from container %s: %w", src, bake.ShortID(c.container), err)
 	}
 	return nil
 }
@@ -343,11 +342,3 @@ func orDiscard(w io.Writer) io.Writer {
 
 // cleanupTimeout bounds the removal of a partial upload.
 const cleanupTimeout = 30 * time.Second
-
-func short(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}

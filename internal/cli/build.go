@@ -171,13 +171,13 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 		a := res.Artifact
 		if res.Skipped {
 			if !f.json {
-				fmt.Fprintf(st.Out, "%s: unchanged, skipped: %s has the same fingerprint (%s)\n", res.Job.Name, a, shortID(res.Fingerprint))
+				fmt.Fprintf(st.Out, "%s: unchanged, skipped: %s has the same fingerprint (%s)\n", res.Job.Name, a, bake.ShortID(res.Fingerprint))
 			}
 			continue
 		}
 		entries = append(entries, a.Entry(nil))
 		if !f.json {
-			fmt.Fprintf(st.Out, "%s: %s (%s)\n", res.Job.Name, a, shortID(a.ID))
+			fmt.Fprintf(st.Out, "%s: %s (%s)\n", res.Job.Name, a, bake.ShortID(a.ID))
 		}
 	}
 	if f.manifest != "" && len(entries) > 0 {
@@ -247,12 +247,4 @@ func gitSource(dir, path string) string {
 		return path
 	}
 	return "file://" + abs
-}
-
-func shortID(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -91,7 +91,7 @@ func printVersions(st Streams, vs []images.Version) error {
 	fmt.Fprintln(w, "VERSION\tCREATED\tBASE\tFINGERPRINT\tCHANNELS\tWHERE\tIN USE")
 	for _, v := range vs {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, v.Created.UTC().Format(time.RFC3339),
-			v.BaseName+"@"+shortID(v.BaseDigest), shortID(v.Fingerprint), dash(strings.Join(v.Channels, ",")),
+			v.BaseName+"@"+bake.ShortID(v.BaseDigest), bake.ShortID(v.Fingerprint), dash(strings.Join(v.Channels, ",")),
 			v.Repository+" ("+v.Where+")", dash(strings.Join(v.InUse, "; ")))
 	}
 	return w.Flush()
@@ -154,7 +154,7 @@ func promote(ctx context.Context, st Streams, s images.Store, name, version, cha
 		}
 		if old, err := images.ByChannel(same, name, channel); err == nil {
 			if old.Version == v.Version {
-				fmt.Fprintf(st.Out, "%s: channel %s already points at %s (%s)\n", v.Repository, channel, v.Version, shortID(v.ID))
+				fmt.Fprintf(st.Out, "%s: channel %s already points at %s (%s)\n", v.Repository, channel, v.Version, bake.ShortID(v.ID))
 				continue
 			}
 			was = " (was " + old.Version + ")"
@@ -162,7 +162,7 @@ func promote(ctx context.Context, st Streams, s images.Store, name, version, cha
 		if err := s.SetChannel(ctx, v, channel); err != nil {
 			return err
 		}
-		fmt.Fprintf(st.Out, "%s: channel %s now points at %s (%s)%s\n", v.Repository, channel, v.Version, shortID(v.ID), was)
+		fmt.Fprintf(st.Out, "%s: channel %s now points at %s (%s)%s\n", v.Repository, channel, v.Version, bake.ShortID(v.ID), was)
 	}
 	return nil
 }

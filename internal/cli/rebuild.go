@@ -197,7 +197,7 @@ func resolve(ctx context.Context, c *candidate) {
 	}
 	found, err := finder.FindArtifact(ctx, fp)
 	if err != nil {
-		c.err = fmt.Errorf("build %s: look for an image with fingerprint %s: %w", c.job.Name, shortID(fp), err)
+		c.err = fmt.Errorf("build %s: look for an image with fingerprint %s: %w", c.job.Name, bake.ShortID(fp), err)
 		return
 	}
 	c.found = found
@@ -235,11 +235,11 @@ func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine
 		if _, ok := c.job.Builder.(latestVersioner); ok {
 			c.reason = changeReason(previous(ctx, c.job), c.base, c.fp)
 		} else {
-			c.reason = fmt.Sprintf("no image with fingerprint %s (base %s)", shortID(c.fp), c.base.Digest)
+			c.reason = fmt.Sprintf("no image with fingerprint %s (base %s)", bake.ShortID(c.fp), c.base.Digest)
 		}
 		return
 	}
-	c.reason = fmt.Sprintf("unchanged: %s has fingerprint %s", c.found, shortID(c.fp))
+	c.reason = fmt.Sprintf("unchanged: %s has fingerprint %s", c.found, bake.ShortID(c.fp))
 	if !f.checkUpdates {
 		return
 	}
@@ -281,7 +281,7 @@ func changeReason(prev *images.Version, base bake.Base, fp string) string {
 	case prev.BaseDigest != base.Digest:
 		return fmt.Sprintf("newer base: %s is %s, %s was baked on %s", base.Name, shortDigest(base.Digest), prev.Version, shortDigest(prev.BaseDigest))
 	default:
-		return fmt.Sprintf("inputs changed since %s (fingerprint %s, was %s)", prev.Version, shortID(fp), shortID(prev.Fingerprint))
+		return fmt.Sprintf("inputs changed since %s (fingerprint %s, was %s)", prev.Version, bake.ShortID(fp), bake.ShortID(prev.Fingerprint))
 	}
 }
 
@@ -446,7 +446,7 @@ func oneLine(s string) string {
 // shortDigest shortens a sha256 digest for a table; an AMI id stays whole.
 func shortDigest(d string) string {
 	if strings.HasPrefix(d, "sha256:") {
-		return shortID(d)
+		return bake.ShortID(d)
 	}
 	return d
 }

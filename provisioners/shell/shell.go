@@ -185,7 +185,7 @@ func (p *Provisioner) uploadAndRun(ctx context.Context, t *bake.Target, env map[
 	if remote == "" {
 		name := c.RemoteFile
 		if name == "" {
-			name = fmt.Sprintf("bake-script-%d-%s.sh", time.Now().UnixNano(), sanitize(base))
+			name = fmt.Sprintf("bake-script-%d-%s.sh", time.Now().UnixNano(), bake.SafeName(base))
 		}
 		remote = path.Join(c.RemoteFolder, name)
 	}
@@ -277,13 +277,4 @@ func hint(code int, out string) string {
 		return "the build container has no DNS/network: check the engine's network"
 	}
 	return ""
-}
-
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '-'
-	}, s)
 }

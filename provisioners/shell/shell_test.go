@@ -129,12 +129,12 @@ func TestProvisionFailure(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	t.Parallel()
 	for src, want := range map[string]string{
-		``: "exactly one of inline, script or scripts",
+		``:                                       "exactly one of inline, script or scripts",
 		`inline = ["a"]` + "\n" + `script = "b"`: "exactly one",
-		`script = "missing.sh"`:                   "missing.sh",
-		`inline = ["a"]` + "\n" + `environment_vars = ["NOVALUE"]`:           "NAME=value",
-		`inline = ["a"]` + "\n" + `execute_command = "{{ .Path "`:            "execute_command",
-		`inline = ["a"]` + "\n" + `pause_after = "soon"`:                     "pause_after",
+		`script = "missing.sh"`:                  "missing.sh",
+		`inline = ["a"]` + "\n" + `environment_vars = ["NOVALUE"]`: "NAME=value",
+		`inline = ["a"]` + "\n" + `execute_command = "{{ .Path "`:  "execute_command",
+		`inline = ["a"]` + "\n" + `pause_after = "soon"`:           "pause_after",
 		`inlin = ["a"]`: "Unsupported argument",
 	} {
 		_, diags := decode(t, t.TempDir(), src)
