@@ -228,15 +228,6 @@ func get(t *testing.T, url string) string {
 	return ""
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // interruptWhen runs bake with args, sends it sig once ready holds for
 // what it printed on stdout so far (bounded), and waits for it to exit.

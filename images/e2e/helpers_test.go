@@ -7,10 +7,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +17,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/bakehq/bake/internal/cli"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 const baseImage = "localbase/debian:bookworm"
@@ -113,47 +110,8 @@ func startContainer(t *testing.T, c *client.Client, ref string) string {
 	return cr.ID
 }
 
-// startRegistry runs Debian's docker-registry, deletes allowed, on a
-// loopback port with its storage in a temp dir, and returns host:port.
-// The engine treats 127.0.0.0/8 registries as insecure: plain HTTP.
-func startRegistry(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Skip("docker-registry not installed (apt-get install docker-registry)")
-	}
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  delete:\n    enabled: true\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", cfgPath)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("registry did not listen on %s:\n%s", addr, logs.String())
-	return ""
-}
+// startRegistry runs Debian's docker-registry on a loopback port.
+func startRegistry(t *testing.T) string { return testenv.StartRegistry(t) }
 
 // row is a line of a table bake printed, split on runs of spaces.
 type row []string
