@@ -228,7 +228,6 @@ func get(t *testing.T, url string) string {
 	return ""
 }
 
-
 // interruptWhen runs bake with args, sends it sig once ready holds for
 // what it printed on stdout so far (bounded), and waits for it to exit.
 func interruptWhen(t *testing.T, sig os.Signal, args []string, dir string, ready func(stdout string) bool) result {
