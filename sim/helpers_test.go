@@ -16,51 +16,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/sim"
-	"github.com/bakehq/bake/sim/ec2"
 )
 
 // startSim runs a sim with the Docker runtime and the Debian AMI, skipping
 // when a part is truly absent. Its containers are removed at cleanup.
 func startSim(t *testing.T, opts sim.Options) *sim.Sim {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts containers: skipped with -short")
-	}
-	ctx := context.Background()
-	d, err := ec2.NewDocker(ctx)
-	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
-	}
-	if _, err := d.Image(ctx, ec2.DefaultDebianImage); err != nil {
-		t.Skipf("the sim's debian image is missing (run hack/setup-sim.sh): %v", err)
-	}
-	_ = d.Close()
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
 	if opts.DNSAddr == "" {
 		opts.DNSAddr = "127.0.0.1:0"
 	}
-	s, err := sim.New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(sctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer ccancel()
-		if err := s.Close(cctx); err != nil {
-			t.Errorf("close the sim: %v", err)
-		}
-	})
-	return s
+	return testenv.StartSim(t, opts)
 }
 
 // call is one API call captured for the botocore check.

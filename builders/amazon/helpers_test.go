@@ -26,6 +26,7 @@ import (
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/config"
 	"github.com/bakehq/bake/builders/amazon"
+	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/provisioners/file"
 	"github.com/bakehq/bake/provisioners/recipe"
 	"github.com/bakehq/bake/provisioners/shell"
@@ -70,51 +71,26 @@ func startCloud(t *testing.T) *cloud {
 	if err != nil {
 		t.Skipf("docker engine not reachable: %v", err)
 	}
-	if _, err := d.Image(ctx, simec2.DefaultDebianImage); err != nil {
-		d.Close()
-		t.Skipf("the sim's debian image is missing (run hack/setup-sim.sh): %v", err)
-	}
-	c := &cloud{faults: core.NewFaults(), runtime: &consoleRuntime{Docker: d}}
-	s, err := sim.New(ctx, sim.Options{Addr: "127.0.0.1:0", Faults: c.faults, Runtime: c.runtime})
-	if err != nil {
-		d.Close()
-		t.Fatal(err)
-	}
-	c.sim = s
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(sctx) }()
+	// Registered first, so it runs after the sim is closed: with a
+	// runtime of its own the sim leaves its containers to us.
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
 		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer ccancel()
-		if err := s.Close(cctx); err != nil {
-			t.Errorf("close the sim: %v", err)
-		}
-		// With a runtime of its own the sim leaves its containers to us.
 		if err := d.RemoveAll(cctx); err != nil {
 			t.Errorf("remove the sim's containers: %v", err)
 		}
 		d.Close()
 	})
-	setAWSEnv(t, s.Endpoint())
+	c := &cloud{faults: core.NewFaults(), runtime: &consoleRuntime{Docker: d}}
+	c.sim = testenv.StartSim(t, sim.Options{Faults: c.faults, Runtime: c.runtime})
+	setAWSEnv(t, c.sim.Endpoint())
 	return c
 }
 
 // setAWSEnv points the SDK's standard chain at endpoint with static
 // credentials, and keeps it off this machine's AWS files and IMDS.
 func setAWSEnv(t *testing.T, endpoint string) {
-	t.Setenv("AWS_ENDPOINT_URL", endpoint)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDBAKETEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "bake-test-secret")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_PROFILE", "")
+	testenv.UseSim(t, endpoint)
 	t.Setenv("AWS_MAX_ATTEMPTS", "2")
 }
 

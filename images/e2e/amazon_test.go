@@ -19,53 +19,16 @@ import (
 
 	bakelib "github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/images"
+	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/sim"
-	simec2 "github.com/bakehq/bake/sim/ec2"
 )
 
 // startSim runs the local cloud on loopback with the Docker runtime and
 // points the SDK's standard chain (which bake reads) at it.
 func startSim(t *testing.T) *sim.Sim {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts instances as containers: skipped with -short")
-	}
-	ctx := context.Background()
-	d, err := simec2.NewDocker(ctx)
-	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
-	}
-	if _, err := d.Image(ctx, simec2.DefaultDebianImage); err != nil {
-		d.Close()
-		t.Skipf("the sim's debian image is missing (run hack/setup-sim.sh): %v", err)
-	}
-	d.Close()
-	s, err := sim.New(ctx, sim.Options{Addr: "127.0.0.1:0", DNSAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(sctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer ccancel()
-		if err := s.Close(cctx); err != nil {
-			t.Errorf("close the sim: %v", err)
-		}
-	})
-	t.Setenv("AWS_ENDPOINT_URL", s.Endpoint())
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDBAKETEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "bake-test-secret")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_PROFILE", "")
+	s := testenv.StartSim(t, sim.Options{DNSAddr: "127.0.0.1:0"})
+	testenv.UseSim(t, s.Endpoint())
 	return s
 }
 
