@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
-	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -73,11 +73,25 @@ func (b *Builder) client() (API, error) {
 	if b.api != nil {
 		return b.api, nil
 	}
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := NewClient()
 	if err != nil {
-		return nil, fmt.Errorf("connect to the docker engine (DOCKER_HOST=%q): %w", client.DefaultDockerHost, err)
+		return nil, err
 	}
 	b.api = c
+	return c, nil
+}
+
+// NewClient connects to the engine DOCKER_HOST names (the default socket
+// without it), with the API version negotiated.
+func NewClient() (*client.Client, error) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		host := os.Getenv("DOCKER_HOST")
+		if host == "" {
+			host = client.DefaultDockerHost
+		}
+		return nil, fmt.Errorf("connect to the docker engine at %s: %w (check DOCKER_HOST)", host, err)
+	}
 	return c, nil
 }
 
@@ -368,6 +382,3 @@ func (m *machine) Destroy(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// cleanupTimeout bounds Destroy when the run's context is gone.
-const cleanupTimeout = 2 * time.Minute

@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/docker/docker/client"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
@@ -24,7 +23,7 @@ func newCacheCmd(st Streams) *cobra.Command {
 		Short: "list the saved steps, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			api, err := dockerClient()
+			api, err := dockerbuilder.NewClient()
 			if err != nil {
 				return err
 			}
@@ -58,7 +57,7 @@ func newCacheCmd(st Streams) *cobra.Command {
 			if err != nil {
 				return bake.BadInputf("--max-size %q: write a size like 20GiB", maxSize)
 			}
-			api, err := dockerClient()
+			api, err := dockerbuilder.NewClient()
 			if err != nil {
 				return err
 			}
@@ -80,7 +79,7 @@ func newCacheCmd(st Streams) *cobra.Command {
 
 // boundCache keeps the step cache within its default bounds after a bake.
 func boundCache(ctx context.Context, st Streams) error {
-	api, err := dockerClient()
+	api, err := dockerbuilder.NewClient()
 	if err != nil {
 		return nil // no engine: nothing was cached
 	}
@@ -88,12 +87,4 @@ func boundCache(ctx context.Context, st Streams) error {
 	defer cancel()
 	_, err = dockerbuilder.PruneCache(ctx, api, dockerbuilder.DefaultCacheMaxEntries, dockerbuilder.DefaultCacheMaxBytes, 0, false)
 	return err
-}
-
-func dockerClient() (*client.Client, error) {
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("connect to the docker engine: %w", err)
-	}
-	return c, nil
 }

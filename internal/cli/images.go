@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bakehq/bake/bake"
+	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
 )
 
@@ -29,7 +30,7 @@ func (f *storeFlags) add(cmd *cobra.Command) {
 func (f *storeFlags) store(ctx context.Context) (images.Store, error) {
 	switch f.kind {
 	case "docker":
-		api, err := dockerClient()
+		api, err := dockerbuilder.NewClient()
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
 )
 
@@ -37,7 +38,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	}
 	// Docker sources need the engine for the update check; a missing
 	// engine fails them, not the AMI sources.
-	api, apiErr := dockerClient()
+	api, apiErr := dockerbuilder.NewClient()
 	runUUID := uuid.NewString()
 	cs := expandBakes(path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
 	type row struct {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/config"
+	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
 )
 
@@ -316,7 +317,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	cs := expandBakes(root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
 
 	var engine dockerEngine
-	if api, err := dockerClient(); err == nil {
+	if api, err := dockerbuilder.NewClient(); err == nil {
 		engine = api
 	}
 

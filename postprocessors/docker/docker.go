@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/client"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 
@@ -35,7 +34,7 @@ func (t *Tag) PostProcess(ctx context.Context, a *bake.Artifact, log bake.Log) (
 	if a.BuilderType != "docker" || a.ID == "" {
 		return nil, fmt.Errorf("docker-tag: the artifact is not a docker image (builder %s)", a.BuilderType)
 	}
-	api, err := newClient()
+	api, err := dockerbuilder.NewClient()
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +77,7 @@ func NewPush(dc bake.DecodeContext) (bake.PostProcessor, hcl.Diagnostics) {
 
 // PostProcess pushes every name of the artifact.
 func (p *Push) PostProcess(ctx context.Context, a *bake.Artifact, log bake.Log) (*bake.Artifact, error) {
-	api, err := newClient()
+	api, err := dockerbuilder.NewClient()
 	if err != nil {
 		return nil, err
 	}
@@ -99,12 +98,4 @@ func (p *Push) PostProcess(ctx context.Context, a *bake.Artifact, log bake.Log) 
 		}
 	}
 	return &out, nil
-}
-
-func newClient() (*client.Client, error) {
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("connect to the docker engine: %w", err)
-	}
-	return c, nil
 }
