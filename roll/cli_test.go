@@ -175,7 +175,8 @@ func TestConcurrentRollRefused(t *testing.T) {
 	s := newService(t, "locked", serviceOpts{via: viaListener})
 	deploy(t, s, "blue")
 	// The first by channel, the second by version: both resolve to green.
-	first := start(t, "--service", s.file, "--channel", "roll-test/green", "--json")
+	promote(t, "green", "locked")
+	first := start(t, "--service", s.file, "--channel", bakeName+"/locked", "--json")
 	first.when(t, `"phase":"waiting"`, time.Minute)
 	second := run(t, "--service", s.file, "--strategy", "canary", "--version", "green")
 	if second.code != 4 || !strings.Contains(second.stderr, "another roll of this service is running") || !strings.Contains(second.stderr, "/roll/locked/lock") {

@@ -37,7 +37,6 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/docker/docker/api/types/build"
 	dimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -58,12 +57,16 @@ var (
 	skipWhy string
 	cloud   *simCloud
 	rollBin string
+	bakeBin string // bake, for bake promote before roll --channel
 	binErr  string
 	repo    string
 )
 
 // Versions of the app image; "bad" never becomes healthy.
 var versions = []string{"blue", "green", "bad"}
+
+// bakeName is the bake (BUILD.TYPE.NAME) the test AMIs say they came from.
+const bakeName = "roll-test"
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
@@ -111,8 +114,11 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	rollBin = filepath.Join(tmp, "roll")
-	if out, err := exec.Command("go", "build", "-o", rollBin, "../cmd/roll").CombinedOutput(); err != nil {
-		binErr = fmt.Sprintf("build the roll binary: %v\n%s", err, out)
+	bakeBin = filepath.Join(tmp, "bake")
+	for bin, pkg := range map[string]string{rollBin: "../cmd/roll", bakeBin: "../cmd/bake"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			binErr = fmt.Sprintf("build %s: %v\n%s", pkg, err, out)
+		}
 	}
 	c, stop, err := startCloud(ctx, images, filepath.Join(tmp, "sim.log"))
 	if err != nil {
@@ -304,14 +310,10 @@ func startCloud(ctx context.Context, images map[string]string, logPath string) (
 	for _, im := range out.Images {
 		v := strings.TrimPrefix(aws.ToString(im.Name), "roll-")
 		c.amis[v] = aws.ToString(im.ImageId)
-		// As bake tags the AMIs it bakes, and a channel naming one.
+		// As bake tags the AMIs it bakes: the bake's name and the version.
+		// Channels are made by the tests with the real `bake promote`.
 		if _, err := c.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{aws.ToString(im.ImageId)},
-			Tags: []ec2types.Tag{{Key: aws.String(bake.LabelVersion), Value: aws.String(v)}}}); err != nil {
-			cancel()
-			return fail(err)
-		}
-		if _, err := c.ssm.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/bake/roll-test/" + v), Value: im.ImageId,
-			Type: ssmtypes.ParameterTypeString}); err != nil {
+			Tags: []ec2types.Tag{{Key: aws.String(bake.LabelVersion), Value: aws.String(v)}, {Key: aws.String(bake.LabelName), Value: aws.String(bakeName)}}}); err != nil {
 			cancel()
 			return fail(err)
 		}
