@@ -28,10 +28,12 @@ type Updates struct {
 	NotChecked string
 }
 
-// updatesScript adds Debian's security and updates suites as the
+// UpdatesScript adds Debian's security and updates suites as the
 // security-patches recipe does, refreshes the package lists and counts
-// what an upgrade would install, without changing anything else.
-const updatesScript = `set -e
+// what an upgrade would install, without changing anything else. It
+// runs as root with /bin/sh; ParseUpdates reads its output. Builders
+// that start a machine for the check (amazon-ebs) run it too.
+const UpdatesScript = `set -e
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v apt-get >/dev/null 2>&1; then echo "bake-updates: unsupported"; exit 0; fi
 . /etc/os-release
@@ -83,7 +85,7 @@ func CheckUpdates(ctx context.Context, api ContainerAPI, ref, runUUID string) (u
 	defer cancel()
 	c, err := api.ContainerCreate(ctx, &container.Config{
 		Image:      ref,
-		Entrypoint: []string{"/bin/sh", "-c", updatesScript},
+		Entrypoint: []string{"/bin/sh", "-c", UpdatesScript},
 		User:       "0",
 		Labels:     map[string]string{bake.LabelRun: runUUID, "dev.bake.purpose": "updates-check"},
 	}, &container.HostConfig{}, nil, nil, "")

@@ -229,6 +229,9 @@ type machine struct {
 	started   []step // in order; undone in reverse
 	captured  bool   // the AMI is finished: keep it
 	destroyed bool
+	// throwaway: an update check's instance, removed even with
+	// --on-error=abort (there is no bake to debug).
+	throwaway bool
 }
 
 func (m *machine) Communicator() bake.Communicator { return m.st.comm }
@@ -303,7 +306,7 @@ func (m *machine) Destroy(ctx context.Context) error {
 	}
 	m.destroyed = true
 	defer m.reportCalls()
-	if !m.captured && m.b.cfg.onError == bake.OnErrorAbort {
+	if !m.captured && !m.throwaway && m.b.cfg.onError == bake.OnErrorAbort {
 		m.log.Warn("--on-error=abort: the failed bake's resources are kept for debugging. Remove them with:\n" + m.st.removalCommands())
 		if m.st.comm != nil {
 			_ = m.st.comm.Close() // the connection, not the machine
