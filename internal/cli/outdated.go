@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/bakehq/bake/bake"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
 )
@@ -21,7 +22,8 @@ func newOutdatedCmd(st Streams) *cobra.Command {
 		Short: "report, per source, whether a newer base exists and how many security updates are pending",
 		Long: "For each source of each bake under DIR: the base it would start from now against the one its newest\n" +
 			"image was baked on, and the package updates apt offers in that image (or in the base, when it was never\n" +
-			"baked), counted in a throw-away container. Nothing is baked. Exit 1 when a check failed.",
+			"baked), counted in a throw-away container (Docker) or instance (amazon-ebs, started as a bake starts it\n" +
+			"and always removed). Nothing is baked. Exit 1 when a check failed.",
 		Args: exactlyOneArg("a bake file or directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runOutdated(cmd.Context(), st, args[0], parallel)
@@ -29,6 +31,13 @@ func newOutdatedCmd(st Streams) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&parallel, "parallel", 2, "sources checked at once")
 	return cmd
+}
+
+// updateChecker is implemented by builders that start their own image
+// to count its pending updates (amazon-ebs boots an instance); Docker's
+// check runs a container through the engine (images.CheckUpdates).
+type updateChecker interface {
+	CheckUpdates(ctx context.Context, id string, log bake.Log) (images.Updates, error)
 }
 
 func runOutdated(ctx context.Context, st Streams, path string, parallel int) error {
@@ -51,6 +60,9 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	for _, c := range cs {
 		rows[c] = &row{latest: "-", newBase: "-", updates: "-"}
 	}
+	// Starting an instance for the update check takes minutes: its
+	// progress goes to stderr.
+	rep := newReporter(st.Err, false, IsTerminal(st.Err))
 	each(ctx, cs, parallel, func(ctx context.Context, c *candidate) {
 		r := rows[c]
 		base, err := c.job.Builder.Resolve(ctx)
@@ -73,13 +85,16 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 			why = append(why, "never baked")
 		}
 		var u images.Updates
+		uc, canCheck := c.job.Builder.(updateChecker)
 		switch {
 		case c.job.BuilderType == "docker" && apiErr != nil:
 			err = apiErr
 		case c.job.BuilderType == "docker":
 			u, err = images.CheckUpdates(ctx, api, check, runUUID)
+		case canCheck:
+			u, err = uc.CheckUpdates(ctx, check, bake.Log{R: rep, Source: c.job.Name, Step: "update check"})
 		default:
-			u.NotChecked = "not checked (only Docker images are started for the check so far)"
+			u.NotChecked = fmt.Sprintf("not checked (%s images are not started for the check)", c.job.BuilderType)
 		}
 		if err != nil {
 			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
@@ -104,6 +119,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 			r.verdict = "rebuild: " + strings.Join(why, ", ")
 		}
 	})
+	rep.Close()
 	w := tabwriter.NewWriter(st.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "BAKE\tSOURCE\tNEWEST\tNEWER BASE\tUPDATES\tVERDICT")
 	failed := 0

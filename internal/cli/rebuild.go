@@ -52,7 +52,7 @@ func newRebuildCmd(st Streams) *cobra.Command {
 	cmd.Flags().IntVar(&f.parallel, "parallel", 2, "sources checked and baked at once")
 	cmd.Flags().StringVar(&f.version, "version", "", "the version rebaked images are tagged with (default YYYYMMDD.HHMMSS-GITSHA)")
 	cmd.Flags().BoolVar(&f.patch, "patch", false, "apply the security-patches recipe last, to every source")
-	cmd.Flags().BoolVar(&f.checkUpdates, "check-updates", false, "start each unchanged source's newest image and rebake it when apt has updates pending (needs the Debian mirror)")
+	cmd.Flags().BoolVar(&f.checkUpdates, "check-updates", false, "start each unchanged source's newest image (a container, or an instance for AMIs) and rebake it when apt has updates pending (needs the Debian mirror)")
 	cmd.Flags().StringVar(&f.manifest, "manifest", "", "record rebaked artifacts in this manifest file")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 2h")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "neither use nor fill the step cache")
@@ -225,8 +225,9 @@ func previous(ctx context.Context, job *bake.Job) *images.Version {
 }
 
 // plan decides whether c is rebaked, and why. acquire and release bound
-// the update checks, which start containers.
-func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine, runUUID string, acquire func(context.Context) bool, release func()) {
+// the update checks, which start containers or instances; rep gets an
+// instance's progress.
+func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine, runUUID string, rep bake.Reporter, acquire func(context.Context) bool, release func()) {
 	resolve(ctx, c)
 	if c.err != nil {
 		return
@@ -244,15 +245,27 @@ func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine
 	if !f.checkUpdates {
 		return
 	}
-	if c.found.BuilderType != "docker" || engine == nil {
-		c.reason += "; updates not checked (only Docker images are)"
+	check := func(ctx context.Context) (images.Updates, error) {
+		return images.CheckUpdates(ctx, engine, c.found.ID, runUUID)
+	}
+	switch uc, ok := c.job.Builder.(updateChecker); {
+	case c.found.BuilderType == "docker" && engine == nil:
+		c.reason += "; updates not checked (the Docker engine is not reachable)"
+		return
+	case c.found.BuilderType == "docker":
+	case ok:
+		check = func(ctx context.Context) (images.Updates, error) {
+			return uc.CheckUpdates(ctx, c.found.ID, bake.Log{R: rep, Source: c.job.Name, Step: "update check"})
+		}
+	default:
+		c.reason += fmt.Sprintf("; updates not checked (%s images are not started for the check)", c.found.BuilderType)
 		return
 	}
 	if !acquire(ctx) {
 		c.err = fmt.Errorf("build %s: not checked: %w", c.job.Name, context.Cause(ctx))
 		return
 	}
-	u, err := images.CheckUpdates(ctx, engine, c.found.ID, runUUID)
+	u, err := check(ctx)
 	release()
 	if err != nil {
 		c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
@@ -365,7 +378,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 				return
 			}
 			if f.nightly {
-				plan(ctx, c, f, engine, runUUID, acquire, func() { <-heavy })
+				plan(ctx, c, f, engine, runUUID, rep, acquire, func() { <-heavy })
 			} else {
 				c.rebuild, c.reason = true, "rebuild of everything (no --nightly)"
 			}
