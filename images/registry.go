@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/distribution/reference"
@@ -19,13 +20,24 @@ import (
 // Registry talks to a registry's HTTP API v2 for one host: tags, the
 // labels of a tag's image, copying a tag (a channel) and deleting a
 // manifest. Loopback hosts are spoken to over plain HTTP, others over
-// HTTPS. Registries that want a token (Docker Hub, ECR) are not
-// supported yet: use one that accepts anonymous or basic access.
+// HTTPS. A registry that answers 401 with a Bearer challenge (Docker
+// Hub, GHCR, GitLab, Harbor, Quay) gets the token flow; one that wants
+// Basic gets basic auth.
 type Registry struct {
 	Host   string // host:port
 	Client *http.Client
-	// User and Password, when set, are sent as basic auth.
+	// User and Password, when set, are the credentials: sent as basic
+	// auth, or to the registry's token server. When User is empty they
+	// come from the docker CLI config (see DockerConfigAuth).
 	User, Password string
+
+	credsOnce              sync.Once
+	confUser, confPassword string
+	credsErr               error
+
+	mu     sync.Mutex
+	bearer bool             // the registry asked for tokens
+	tokens map[string]token // by scope
 }
 
 // SplitRepository splits repo into its registry host and path. host is
@@ -55,6 +67,9 @@ func (r *Registry) base() string {
 	if h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1" {
 		return "http://" + r.Host
 	}
+	if h == "docker.io" || h == "index.docker.io" {
+		return "https://registry-1.docker.io" // Docker Hub's API host
+	}
 	return "https://" + r.Host
 }
 
@@ -69,46 +84,97 @@ var manifestTypes = []string{
 // ErrNotFound is a registry's 404 for a repository, tag or manifest.
 var ErrNotFound = errors.New("not found in the registry")
 
-func (r *Registry) do(ctx context.Context, method, path string, hdr http.Header, body []byte) (*http.Response, []byte, error) {
+// do sends one call on the repository path (rest follows /v2/PATH). It
+// sends basic auth when credentials are known, and on a 401 with a
+// Bearer challenge gets a token for the call's scope and tries once more.
+func (r *Registry) do(ctx context.Context, method, path, rest string, hdr http.Header, body []byte) (*http.Response, []byte, error) {
+	scope := scopeFor(method, path)
+	what := method + " " + r.Host + "/v2/" + path + rest
+	resp, b, err := r.send(ctx, method, path, rest, hdr, body, r.cachedToken(scope))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		var bearer *challenge
+		cs := parseChallenges(resp.Header.Values("WWW-Authenticate"))
+		for i := range cs {
+			if cs[i].Scheme == "bearer" {
+				bearer = &cs[i]
+				break
+			}
+		}
+		if bearer == nil {
+			user, _, err := r.credentials()
+			if err != nil {
+				return resp, b, err
+			}
+			if user != "" {
+				return resp, b, fmt.Errorf("%s: the registry refused the credentials of %s: %s", what, user, r.loginHint())
+			}
+			return resp, b, fmt.Errorf("%s: the registry wants credentials: %s", what, r.loginHint())
+		}
+		tok, err := r.fetchToken(ctx, *bearer, scope)
+		if err != nil {
+			return resp, b, err
+		}
+		if resp, b, err = r.send(ctx, method, path, rest, hdr, body, tok); err != nil {
+			return nil, nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return resp, b, fmt.Errorf("%s: the registry refused a fresh token for %s (%s): check that the account may do this, %s", what, scope, resp.Status, r.loginHint())
+		}
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return resp, b, fmt.Errorf("%s: %w", what, ErrNotFound)
+	case resp.StatusCode == http.StatusMethodNotAllowed && method == http.MethodDelete:
+		return resp, b, fmt.Errorf("delete %s/v2/%s%s: the registry does not allow deletes (set storage.delete.enabled: true in its config)", r.Host, path, rest)
+	case resp.StatusCode >= 300:
+		return resp, b, fmt.Errorf("%s: %s: %s", what, resp.Status, strings.TrimSpace(string(b)))
+	}
+	return resp, b, nil
+}
+
+// send sends one request with the bearer token tok, or else basic auth
+// when credentials are known and the registry has not asked for tokens.
+func (r *Registry) send(ctx context.Context, method, path, rest string, hdr http.Header, body []byte, tok string) (*http.Response, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, r.base()+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, r.base()+"/v2/"+path+rest, rd)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s %s/v2/%s%s: %w", method, r.Host, path, rest, err)
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if r.User != "" {
-		req.SetBasicAuth(r.User, r.Password)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	} else if !r.wantsBearer() {
+		user, password, err := r.credentials()
+		if err != nil {
+			return nil, nil, err
+		}
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
 	}
 	resp, err := r.Client.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s%s: %w (is the registry running?)", method, r.Host, path, err)
+		return nil, nil, fmt.Errorf("%s %s/v2/%s%s: %w (is the registry running?)", method, r.Host, path, rest, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return resp, nil, fmt.Errorf("%s %s%s: read answer: %w", method, r.Host, path, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return resp, b, fmt.Errorf("%s %s%s: %w", method, r.Host, path, ErrNotFound)
-	case resp.StatusCode == http.StatusUnauthorized:
-		return resp, b, fmt.Errorf("%s %s%s: the registry wants credentials, which bake does not send to it yet", method, r.Host, path)
-	case resp.StatusCode == http.StatusMethodNotAllowed && method == http.MethodDelete:
-		return resp, b, fmt.Errorf("delete %s%s: the registry does not allow deletes (set storage.delete.enabled: true in its config)", r.Host, path)
-	case resp.StatusCode >= 300:
-		return resp, b, fmt.Errorf("%s %s%s: %s: %s", method, r.Host, path, resp.Status, strings.TrimSpace(string(b)))
+		return nil, nil, fmt.Errorf("%s %s/v2/%s%s: read answer: %w", method, r.Host, path, rest, err)
 	}
 	return resp, b, nil
 }
 
 // Tags lists a repository's tags; none when the repository does not exist.
 func (r *Registry) Tags(ctx context.Context, path string) ([]string, error) {
-	_, b, err := r.do(ctx, http.MethodGet, "/v2/"+path+"/tags/list?n=10000", nil, nil)
+	_, b, err := r.do(ctx, http.MethodGet, path, "/tags/list?n=10000", nil, nil)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -133,7 +199,7 @@ type Manifest struct {
 
 // GetManifest fetches the manifest of ref (a tag or digest).
 func (r *Registry) GetManifest(ctx context.Context, path, ref string) (Manifest, error) {
-	resp, b, err := r.do(ctx, http.MethodGet, "/v2/"+path+"/manifests/"+url.PathEscape(ref),
+	resp, b, err := r.do(ctx, http.MethodGet, path, "/manifests/"+url.PathEscape(ref),
 		http.Header{"Accept": {strings.Join(manifestTypes, ", ")}}, nil)
 	if err != nil {
 		return Manifest{}, err
@@ -143,7 +209,7 @@ func (r *Registry) GetManifest(ctx context.Context, path, ref string) (Manifest,
 
 // PutManifest stores m under tag: the registry form of docker tag.
 func (r *Registry) PutManifest(ctx context.Context, path, tag string, m Manifest) error {
-	_, _, err := r.do(ctx, http.MethodPut, "/v2/"+path+"/manifests/"+url.PathEscape(tag),
+	_, _, err := r.do(ctx, http.MethodPut, path, "/manifests/"+url.PathEscape(tag),
 		http.Header{"Content-Type": {m.MediaType}}, m.Body)
 	return err
 }
@@ -151,7 +217,7 @@ func (r *Registry) PutManifest(ctx context.Context, path, tag string, m Manifest
 // DeleteManifest deletes a manifest by digest, and with it every tag
 // that names it.
 func (r *Registry) DeleteManifest(ctx context.Context, path, digest string) error {
-	_, _, err := r.do(ctx, http.MethodDelete, "/v2/"+path+"/manifests/"+digest, nil, nil)
+	_, _, err := r.do(ctx, http.MethodDelete, path, "/manifests/"+digest, nil, nil)
 	return err
 }
 
@@ -190,7 +256,7 @@ func (r *Registry) Config(ctx context.Context, path string, m Manifest) (ImageCo
 		}
 		return ImageConfig{}, fmt.Errorf("manifest %s of %s/%s names no image config", m.Digest, r.Host, path)
 	}
-	_, b, err := r.do(ctx, http.MethodGet, "/v2/"+path+"/blobs/"+doc.Config.Digest, nil, nil)
+	_, b, err := r.do(ctx, http.MethodGet, path, "/blobs/"+doc.Config.Digest, nil, nil)
 	if err != nil {
 		return ImageConfig{}, err
 	}

@@ -9,9 +9,10 @@ import (
 	"regexp"
 
 	"github.com/distribution/reference"
-	"github.com/docker/cli/cli/config"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
+
+	"github.com/bakehq/bake/images"
 )
 
 // Push pushes ref with credentials from login_* when given, else from
@@ -25,17 +26,8 @@ func Push(ctx context.Context, api API, ref, server, user, password string) (str
 	domain := reference.Domain(named)
 	auth := registry.AuthConfig{ServerAddress: server, Username: user, Password: password}
 	if user == "" {
-		key := domain
-		if domain == "docker.io" {
-			key = "https://index.docker.io/v1/"
-		}
-		ac, err := config.LoadDefaultConfigFile(io.Discard).GetAuthConfig(key)
-		if err != nil {
-			return "", fmt.Errorf("push %s: read credentials for %s from the docker config: %w", ref, domain, err)
-		}
-		auth = registry.AuthConfig{
-			Username: ac.Username, Password: ac.Password, Auth: ac.Auth,
-			ServerAddress: ac.ServerAddress, IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken,
+		if auth, err = images.DockerConfigAuth(domain); err != nil {
+			return "", fmt.Errorf("push %s: %w", ref, err)
 		}
 	}
 	enc, err := registry.EncodeAuthConfig(auth)

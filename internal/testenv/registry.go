@@ -23,14 +23,21 @@ func StartRegistry(t testing.TB) string {
 	if err != nil {
 		t.Skip("docker-registry not installed (apt-get install docker-registry)")
 	}
-	dir := t.TempDir()
+	return serveRegistry(t, bin, t.TempDir(), "")
+}
+
+// serveRegistry runs docker-registry with its storage and config in dir
+// (deletes allowed) on a loopback port, with extra appended to its
+// config, until the test ends, and returns its host:port.
+func serveRegistry(t testing.TB, bin, dir, extra string) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  delete:\n    enabled: true\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  delete:\n    enabled: true\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr) + extra
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
