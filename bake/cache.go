@@ -35,7 +35,7 @@ func CacheKeys(base Base, j *Job) []string {
 	prev := h.Sum(nil)
 	digests := j.uploadDigests()
 	for i, s := range j.Steps {
-		if s.Cache != nil && !*s.Cache {
+		if s.Cache != nil && !*s.Cache || s.Cache == nil && volatile(s) {
 			break
 		}
 		if digests[i].err != nil {
@@ -52,6 +52,13 @@ func CacheKeys(base Base, j *Job) []string {
 		keys[i] = hex.EncodeToString(prev)
 	}
 	return keys
+}
+
+// volatile: the step's effect depends on the day it runs (a package
+// upgrade), so a saved copy would be stale.
+func volatile(s Step) bool {
+	v, ok := s.Provisioner.(Volatile)
+	return ok && v.Volatile()
 }
 
 // cachedPrefix returns how many leading steps the cache covers: one past

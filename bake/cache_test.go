@@ -2,6 +2,7 @@ package bake
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +126,7 @@ func (p factProv) ArtifactLabels() map[string]string {
 }
 func (p factProv) ImageCmd() string { return "/usr/local/sbin/bake-services" }
 
-func TestFactsReachTheArtifactAndAreNeverCached(t *testing.T) {
+func TestFactsNeverCachedWithoutAFactCache(t *testing.T) {
 	t.Parallel()
 	b := &cachingBuilder{fakeBuilder: &fakeBuilder{comm: newFakeComm()}, saved: map[string]bool{}}
 	yes := true
@@ -152,5 +153,108 @@ func TestFactsReachTheArtifactAndAreNeverCached(t *testing.T) {
 	}
 	if strings.Join(b.captured.Cmd, " ") != "/usr/local/sbin/bake-services" {
 		t.Errorf("cmd %v", b.captured.Cmd)
+	}
+}
+
+// factCachingBuilder is a cachingBuilder that keeps facts with its
+// entries, as the Docker builder does.
+type factCachingBuilder struct {
+	*cachingBuilder
+	facts map[string][]StepFacts
+}
+
+func (b *factCachingBuilder) CachedFacts(ctx context.Context, key string) ([]StepFacts, bool, error) {
+	f, ok := b.facts[key]
+	return f, ok, nil
+}
+
+func (b *factCachingBuilder) BootCached(ctx context.Context, base Base, key string, log Log) (Machine, error) {
+	b.bootedAt = key
+	return &factMachine{checkpointMachine{fakeMachine{b.fakeBuilder}, b.cachingBuilder}, b}, nil
+}
+
+func (b *factCachingBuilder) Boot(ctx context.Context, base Base, log Log) (Machine, error) {
+	return &factMachine{checkpointMachine{fakeMachine{b.fakeBuilder}, b.cachingBuilder}, b}, nil
+}
+
+type factMachine struct {
+	checkpointMachine
+	fb *factCachingBuilder
+}
+
+func (m *factMachine) CheckpointFacts(ctx context.Context, key, comment string, facts []StepFacts) error {
+	m.fb.saved[key] = true
+	m.fb.facts[key] = append([]StepFacts(nil), facts...)
+	return nil
+}
+
+// TestFactsComeFromTheCache: with a cache that keeps facts, a
+// fact-reporting step is a cache hit and the artifact still gets its
+// labels and command; an entry saved without facts is not trusted past
+// the first fact-reporting step.
+func TestFactsComeFromTheCache(t *testing.T) {
+	t.Parallel()
+	b := &factCachingBuilder{cachingBuilder: &cachingBuilder{fakeBuilder: &fakeBuilder{comm: newFakeComm()}, saved: map[string]bool{}},
+		facts: map[string][]StepFacts{}}
+	yes := true
+	ran := 0
+	j := job(nil, "one")
+	j.Builder = b
+	j.Steps = append(j.Steps, Step{Name: "recipe", Provisioner: factProv{&ran}, Inputs: []byte("r")}, Step{Name: "three", Provisioner: cmdProv("three"), Cache: &yes, Inputs: []byte("3")})
+	j.Steps[0].Cache = &yes
+	o := RunOptions{Cache: true, Version: "v1", CacheMinDuration: time.Hour}
+	check := func(when string) {
+		t.Helper()
+		l := b.captured.Labels
+		if l["dev.bake.recipe.x.count"] != "3" || l[LabelVersion] != "v1" || strings.Join(b.captured.Cmd, " ") != "/usr/local/sbin/bake-services" {
+			t.Errorf("%s: labels %v, cmd %v: the recipe's facts are missing", when, l, b.captured.Cmd)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if res := Run(context.Background(), []*Job{j}, o); res[0].Err != nil {
+			t.Fatal(res[0].Err)
+		}
+		check(fmt.Sprintf("bake %d", i+1))
+	}
+	if ran != 1 {
+		t.Errorf("the fact-reporting step ran %d times in 2 bakes, want 1 (the second from the cache)", ran)
+	}
+	keys := CacheKeys(Base{Digest: "sha256:base"}, j)
+	if b.bootedAt != keys[2] || len(b.facts[keys[2]]) != 3 {
+		t.Errorf("booted from %q (want the last step's key); facts saved %v", b.bootedAt, b.facts[keys[2]])
+	}
+
+	// An entry without facts (an older bake's): run from the recipe on.
+	delete(b.facts, keys[2])
+	b.comm.ran = nil
+	if res := Run(context.Background(), []*Job{j}, o); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	check("bake from an entry without facts")
+	if ran != 2 || strings.Join(b.comm.ran, ",") != "three" {
+		t.Errorf("recipe ran %d times in all, then %v: want the recipe and step three to run again", ran, b.comm.ran)
+	}
+}
+
+// volatileProv upgrades packages: what it does depends on the day.
+type volatileProv struct{ cmdProv }
+
+func (volatileProv) Volatile() bool { return true }
+
+func TestVolatileStepEndsTheCacheChain(t *testing.T) {
+	t.Parallel()
+	base := Base{Digest: "sha256:b"}
+	yes := true
+	j := &Job{SourceInputs: []byte("src"), Steps: []Step{
+		{Name: "one", Inputs: []byte("1"), Provisioner: cmdProv("one")},
+		{Name: "patch", Inputs: []byte("p"), Provisioner: volatileProv{"patch"}},
+		{Name: "three", Inputs: []byte("3"), Provisioner: cmdProv("three")},
+	}}
+	if k := CacheKeys(base, j); k[0] == "" || k[1] != "" || k[2] != "" {
+		t.Errorf("a package upgrade must end the chain: %q", k)
+	}
+	j.Steps[1].Cache = &yes
+	if k := CacheKeys(base, j); k[1] == "" || k[2] == "" {
+		t.Errorf("cache = true on the upgrade must cache it: %q", k)
 	}
 }

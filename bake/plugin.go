@@ -63,6 +63,37 @@ type Checkpointer interface {
 	Checkpoint(ctx context.Context, key, comment string) error
 }
 
+// StepFacts are what one step reported for the artifact: labels (a
+// recipe's facts) and the process the image must run.
+type StepFacts struct {
+	Labels map[string]string `json:"labels,omitempty"`
+	Cmd    string            `json:"cmd,omitempty"`
+}
+
+// FactCache is a StepCache that keeps, with each saved step, the facts of
+// every step up to it, so steps that report facts can be cache hits too:
+// a bake resumed from the entry gets the same labels and command as one
+// that ran every step. Its machines are FactCheckpointers.
+type FactCache interface {
+	StepCache
+	// CachedFacts returns the facts saved with key, one per step up to
+	// and including the saved one; ok is false when the entry has none.
+	CachedFacts(ctx context.Context, key string) (facts []StepFacts, ok bool, err error)
+}
+
+// FactCheckpointer is a Checkpointer that saves the facts of the steps
+// that ran so far with the state.
+type FactCheckpointer interface {
+	CheckpointFacts(ctx context.Context, key, comment string, facts []StepFacts) error
+}
+
+// Volatile is implemented by provisioners whose effect depends on the
+// world at the time they run, not only on their inputs (a package
+// upgrade): their step is not cached unless it says cache = true.
+type Volatile interface {
+	Volatile() bool
+}
+
 // Machine is a booted source being provisioned.
 type Machine interface {
 	// Communicator reaches the machine.

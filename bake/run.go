@@ -200,7 +200,14 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		cache = nil
 	}
 	keys := make([]string, len(j.Steps))
+	// facts are what each step reported for the artifact, from the step
+	// or, for a cached one, from the cache.
+	facts := make([]StepFacts, len(j.Steps))
+	factCache, keepsFacts := cache.(FactCache)
 	skippable := factSteps(j)
+	if keepsFacts {
+		skippable = len(j.Steps)
+	}
 	if cache != nil {
 		// Keys hash every uploaded file again: only when they are used.
 		keys = CacheKeys(base, j)
@@ -210,6 +217,23 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		if cachedSteps, err = cachedPrefix(ctx, cache, keys[:skippable]); err != nil {
 			log.Warn(fmt.Sprintf("step cache not used: %v", err))
 			cachedSteps = 0
+		}
+		if keepsFacts && cachedSteps > factSteps(j) {
+			fs, ok, err := factCache.CachedFacts(ctx, keys[cachedSteps-1])
+			switch {
+			case err != nil || !ok || len(fs) != cachedSteps:
+				// An entry without its facts: run from the first step
+				// that reports some.
+				if err != nil {
+					log.Warn(fmt.Sprintf("step cache: %v", err))
+				}
+				if cachedSteps, err = cachedPrefix(ctx, cache, keys[:factSteps(j)]); err != nil {
+					log.Warn(fmt.Sprintf("step cache not used: %v", err))
+					cachedSteps = 0
+				}
+			default:
+				copy(facts, fs)
+			}
 		}
 	}
 
@@ -248,16 +272,21 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 			res.Err = fmt.Errorf("build %s: %w", j.Name, err)
 			return res
 		}
+		facts[i] = stepFacts(s)
 		save := cache != nil && i < skippable && saveStep(s, keys[i], time.Since(began), o)
 		if checkpoints {
 			save = s.Checkpoint && keys[i] != ""
 		}
 		if save {
-			cp, ok := m.(Checkpointer)
-			if !ok {
+			var err error
+			if fc, ok := m.(FactCheckpointer); ok && keepsFacts {
+				err = fc.CheckpointFacts(ctx, keys[i], j.Name+" "+s.Name, facts[:i+1])
+			} else if cp, ok := m.(Checkpointer); ok {
+				err = cp.Checkpoint(ctx, keys[i], j.Name+" "+s.Name)
+			} else {
 				continue
 			}
-			if err := cp.Checkpoint(ctx, keys[i], j.Name+" "+s.Name); err != nil {
+			if err != nil {
 				if ctx.Err() != nil {
 					res.Err = fmt.Errorf("build %s: %w", j.Name, context.Cause(ctx))
 					return res
@@ -276,16 +305,14 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		Name: j.Name, Version: o.Version, BuildTime: o.BuildTime, RunUUID: o.RunUUID,
 		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp),
 	}
-	for _, s := range j.Steps {
-		if l, ok := s.Provisioner.(ArtifactLabeler); ok {
-			for k, v := range l.ArtifactLabels() {
-				if _, taken := meta.Labels[k]; !taken {
-					meta.Labels[k] = v
-				}
+	for _, f := range facts {
+		for k, v := range f.Labels {
+			if _, taken := meta.Labels[k]; !taken {
+				meta.Labels[k] = v
 			}
 		}
-		if c, ok := s.Provisioner.(ImageCommander); ok && c.ImageCmd() != "" {
-			meta.Cmd = []string{c.ImageCmd()}
+		if f.Cmd != "" {
+			meta.Cmd = []string{f.Cmd}
 		}
 	}
 	var a *Artifact
@@ -427,9 +454,22 @@ func dropCheckpoints(ctx context.Context, r Resumer, j *Job, keys []string, log 
 	}
 }
 
-// factSteps is how many leading steps the cache may skip: up to the first
-// step that reports facts for the artifact (labels, the image's command),
-// which must run in every bake for the result to carry them.
+// stepFacts is what a step that just ran reported for the artifact.
+func stepFacts(s Step) StepFacts {
+	var f StepFacts
+	if l, ok := s.Provisioner.(ArtifactLabeler); ok {
+		f.Labels = l.ArtifactLabels()
+	}
+	if c, ok := s.Provisioner.(ImageCommander); ok {
+		f.Cmd = c.ImageCmd()
+	}
+	return f
+}
+
+// factSteps is how many leading steps a cache that does not keep facts
+// may skip: up to the first step that reports facts for the artifact
+// (labels, the image's command), which must run in every bake for the
+// result to carry them.
 func factSteps(j *Job) int {
 	for i, s := range j.Steps {
 		_, labels := s.Provisioner.(ArtifactLabeler)

@@ -31,6 +31,9 @@ type Script struct {
 	// Assets are local directories the script reads from
 	// $BAKE_ASSETS/NAME; whoever runs it uploads them there first.
 	Assets []Asset
+	// Volatile: the script upgrades packages, so what it does depends on
+	// the package mirror on the day, not only on its inputs.
+	Volatile bool
 }
 
 // Asset is a local directory a script needs on the machine.
@@ -90,7 +93,11 @@ func (l *Library) Compile(name string, args map[string]Arg, dir string) (*Script
 	if c.diags.HasErrors() {
 		return nil, diagError(c.diags)
 	}
-	return &Script{Recipe: name, Text: text, Resources: len(c.insts), Assets: c.assets}, nil
+	sc := &Script{Recipe: name, Text: text, Resources: len(c.insts), Assets: c.assets}
+	for _, in := range c.insts {
+		sc.Volatile = sc.Volatile || in.res.Kind == "package_upgrade"
+	}
+	return sc, nil
 }
 
 func (l *Library) unknown(name string, subject *hcl.Range) error {

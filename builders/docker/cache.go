@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -31,10 +32,16 @@ const (
 func cacheRef(key string) string { return CacheRepository + ":" + key }
 
 var (
-	_ bake.StepCache    = (*Builder)(nil)
-	_ bake.Checkpointer = (*machine)(nil)
-	_ bake.Namer        = (*Builder)(nil)
+	_ bake.FactCache        = (*Builder)(nil)
+	_ bake.FactCheckpointer = (*machine)(nil)
+	_ bake.Namer            = (*Builder)(nil)
 )
+
+// factsPrefix starts the line of an entry's commit comment that holds the
+// facts of the steps up to it (JSON), so a bake resumed from the entry
+// labels its image as one that ran every step. The comment, not a label:
+// a label would be inherited by the image baked from the entry.
+const factsPrefix = "bake-facts: "
 
 // CachedKeys reports which keys have an entry, in one engine call.
 func (b *Builder) CachedKeys(ctx context.Context, keys []string) (map[string]bool, error) {
@@ -67,11 +74,47 @@ func (b *Builder) BootCached(ctx context.Context, base bake.Base, key string, lo
 	return b.boot(ctx, cacheRef(key), base.Name+" via cache "+key[:12], log)
 }
 
+// CachedFacts reads the facts saved with the entry for key.
+func (b *Builder) CachedFacts(ctx context.Context, key string) ([]bake.StepFacts, bool, error) {
+	api, err := b.client()
+	if err != nil {
+		return nil, false, err
+	}
+	img, err := api.ImageInspect(ctx, cacheRef(key))
+	if err != nil {
+		return nil, false, fmt.Errorf("read cache entry %s: %w", key[:12], err)
+	}
+	for _, line := range strings.Split(img.Comment, "\n") {
+		if js, ok := strings.CutPrefix(line, factsPrefix); ok {
+			var facts []bake.StepFacts
+			if err := json.Unmarshal([]byte(js), &facts); err != nil {
+				return nil, false, fmt.Errorf("cache entry %s: facts: %w", key[:12], err)
+			}
+			return facts, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
 // Checkpoint commits the build container as the cache entry for key.
 func (m *machine) Checkpoint(ctx context.Context, key, comment string) error {
+	return m.CheckpointFacts(ctx, key, comment, nil)
+}
+
+// CheckpointFacts commits the build container as the cache entry for
+// key, with the facts of the steps up to it.
+func (m *machine) CheckpointFacts(ctx context.Context, key, comment string, facts []bake.StepFacts) error {
+	comment = "bake cache: " + strings.ReplaceAll(comment, "\n", " ")
+	if facts != nil {
+		js, err := json.Marshal(facts)
+		if err != nil {
+			return fmt.Errorf("cache entry %s: facts: %w", key[:12], err)
+		}
+		comment += "\n" + factsPrefix + string(js)
+	}
 	_, err := m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
 		Reference: cacheRef(key),
-		Comment:   "bake cache: " + comment,
+		Comment:   comment,
 		Pause:     true,
 	})
 	if err != nil {

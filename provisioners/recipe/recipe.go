@@ -224,6 +224,11 @@ func (p *Provisioner) ArtifactLabels() map[string]string {
 	return out
 }
 
+// Volatile: a recipe that upgrades packages (security-patches) does
+// something new every day, so its step is not cached unless it says
+// cache = true.
+func (p *Provisioner) Volatile() bool { return p.Script.Volatile }
+
 // ImageCmd is the process the image must run for the recipe's services
 // where no systemd runs (/usr/local/sbin/bake-services), or "" when the
 // recipe has no service or the machine runs systemd.
