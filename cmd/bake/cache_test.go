@@ -145,6 +145,13 @@ func sameImage(t *testing.T, a, b string) {
 	if ta != tb {
 		t.Errorf("file trees differ: %s %s", ta, tb)
 	}
+	sameConfig(t, a, b)
+}
+
+// sameConfig compares two images' configs: labels (except the build
+// time, run and version), env, command, entrypoint, user, workdir, ports.
+func sameConfig(t *testing.T, a, b string) {
+	t.Helper()
 	ia, err := docker.ImageInspect(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -167,5 +174,44 @@ func sameImage(t *testing.T, a, b string) {
 		!reflect.DeepEqual(ca.Entrypoint, cb.Entrypoint) || ca.User != cb.User || ca.WorkingDir != cb.WorkingDir ||
 		!reflect.DeepEqual(ca.ExposedPorts, cb.ExposedPorts) {
 		t.Errorf("configs differ:\n%+v\n%+v", ca, cb)
+	}
+}
+
+// TestRecipeStepCache: a recipe step reports facts (the image's command,
+// here the service supervisor) and is still a cache hit: the entry keeps
+// the facts, so a re-bake of testdata/web with a new page version runs
+// only the page step, and its image equals a --no-cache bake's, command
+// and labels included.
+func TestRecipeStepCache(t *testing.T) {
+	t.Parallel()
+	needDocker(t)
+	repo := uniq("bake-e2e/recipe-cache")
+	removeImage(t, repo+":r1", repo+":r2", repo+":r3")
+	bakeIt := func(version string, extra ...string) result {
+		t.Helper()
+		args := append([]string{"build", "--json", "--manifest", "", "--version", version, "-var", "repository=" + repo}, extra...)
+		r := runBake(t, repoRoot, append(args, "testdata/web")...)
+		if r.code != 0 {
+			t.Fatalf("bake %s: %s", version, r)
+		}
+		return r
+	}
+	bakeIt("r1")
+	warm := bakeIt("r2")
+	if got := stepStates(t, warm.stdout); !reflect.DeepEqual(got, states(1, 1)) {
+		t.Errorf("re-bake with a new version: steps %v, want the recipe cached and the page run", got)
+	}
+	bakeIt("r3", "--no-cache")
+	// Not the file trees: apt's logs and the page's version differ.
+	sameConfig(t, repo+":r2", repo+":r3")
+	im, err := docker.ImageInspect(context.Background(), repo+":r2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(im.Config.Cmd, " "); got != "/usr/local/sbin/bake-services" {
+		t.Errorf("cached bake's command %q, want the recipe's supervisor", got)
+	}
+	if page := runShell(t, repo+":r2", "cat /var/www/html/index.html"); !strings.Contains(page, "r2") {
+		t.Errorf("page of r2: %q", page)
 	}
 }

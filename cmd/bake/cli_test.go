@@ -64,7 +64,7 @@ func TestCommands(t *testing.T) {
 }
 
 // TestReadmeDemo runs the README's first command, make demo: it builds
-// bake, bakes testdata/hello, serves it on loopback and fetches the page.
+// bake, bakes testdata/web (a recipe), serves it on loopback and fetches the page.
 func TestReadmeDemo(t *testing.T) {
 	t.Parallel()
 	needDocker(t)
@@ -80,9 +80,9 @@ func TestReadmeDemo(t *testing.T) {
 	cmd := exec.Command("make", "demo")
 	cmd.Dir = repoRoot
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "demo ok: bake/hello:demo-") {
+	if err != nil || !strings.Contains(string(out), "demo ok: bake/web:demo-") {
 		t.Fatalf("make demo: %v\n%s", err, out)
 	}
-	version := strings.Fields(string(out[strings.LastIndex(string(out), "bake/hello:demo-"):]))[0]
+	version := strings.Fields(string(out[strings.LastIndex(string(out), "bake/web:demo-"):]))[0]
 	removeImage(t, version)
 }
