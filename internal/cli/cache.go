@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,7 +38,7 @@ func newCacheCmd(st Streams) *cobra.Command {
 				insp, err := api.ImageInspect(cmd.Context(), e.ID)
 				comment := ""
 				if err == nil {
-					comment = insp.Comment
+					comment, _, _ = strings.Cut(insp.Comment, "\n") // the step; the facts follow
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.Key[:12], e.Created.UTC().Format(time.RFC3339), units.HumanSize(float64(e.Size)), comment)
 			}
