@@ -53,7 +53,7 @@ func (r *Roller) analyze(ctx context.Context, blue, green *Side) error {
 func (r *Roller) sample(ctx context.Context, blue, green *Side) (analysis, analysis, error) {
 	var addrs [2][]string
 	for i, side := range []*Side{blue, green} {
-		h, err := r.checkHealth(ctx, side, r.tg(side.Slot))
+		h, err := r.health.Health(ctx, side, r.tg(side.Slot))
 		if err != nil {
 			return analysis{}, analysis{}, err
 		}

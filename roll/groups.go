@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,12 +25,16 @@ import (
 // groups lists the service's live Auto Scaling groups (not being
 // deleted), by the roll:service tag.
 func (r *Roller) groups(ctx context.Context) ([]astypes.AutoScalingGroup, error) {
+	return serviceGroups(ctx, r.c.Groups, r.svc.Name)
+}
+
+func serviceGroups(ctx context.Context, api GroupsAPI, service string) ([]astypes.AutoScalingGroup, error) {
 	var out []astypes.AutoScalingGroup
-	in := &autoscaling.DescribeAutoScalingGroupsInput{Filters: []astypes.Filter{{Name: aws.String("tag:" + TagService), Values: []string{r.svc.Name}}}}
+	in := &autoscaling.DescribeAutoScalingGroupsInput{Filters: []astypes.Filter{{Name: aws.String("tag:" + TagService), Values: []string{service}}}}
 	for i := 0; i < 100; i++ {
-		page, err := r.c.Groups.DescribeAutoScalingGroups(ctx, in)
+		page, err := api.DescribeAutoScalingGroups(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list the auto scaling groups of service %s: %w", r.svc.Name, err)
+			return nil, fmt.Errorf("list the auto scaling groups of service %s: %w", service, err)
 		}
 		for _, g := range page.AutoScalingGroups {
 			if g.Status == nil { // "Delete in progress" otherwise
@@ -193,7 +198,8 @@ func (r *Roller) subnets(ctx context.Context) ([]string, error) {
 }
 
 // createGroup creates side's group (if it does not exist yet) at the
-// given capacity, in its slot's target group.
+// given capacity, in its slot's target group (with a single target group:
+// in none; the switch attaches it).
 func (r *Roller) createGroup(ctx context.Context, st *State, side *Side, tg string, min, max, desired int32) error {
 	if g, err := r.group(ctx, side.Group); err != nil || g != nil {
 		return err // already made by the killed roll this one resumes
@@ -206,12 +212,16 @@ func (r *Roller) createGroup(ctx context.Context, st *State, side *Side, tg stri
 		return astypes.Tag{Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(true),
 			ResourceId: aws.String(side.Group), ResourceType: aws.String("auto-scaling-group")}
 	}
+	tgs := []string{tg}
+	if r.svc.Traffic.TargetGroup != "" {
+		tgs = nil // attached by the switch, once green is healthy on its own
+	}
 	_, err = r.c.Groups.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(side.Group),
 		LaunchTemplate:       &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(r.svc.LaunchTemplate), Version: aws.String(side.Template)},
 		MinSize:              aws.Int32(min), MaxSize: aws.Int32(max), DesiredCapacity: aws.Int32(desired),
 		VPCZoneIdentifier:      aws.String(strings.Join(subnets, ",")),
-		TargetGroupARNs:        []string{tg},
+		TargetGroupARNs:        tgs,
 		HealthCheckType:        aws.String("ELB"),
 		HealthCheckGracePeriod: aws.Int32(int32(r.svc.Grace / time.Second)),
 		Tags: []astypes.Tag{tag(TagService, r.svc.Name), tag(TagSlot, side.Slot), tag(TagRollID, st.ID),
@@ -299,21 +309,38 @@ func (r *Roller) checkHealth(ctx context.Context, side *Side, tg string) (health
 		h.Why = append(h.Why, "no instance in service yet")
 		return h, nil
 	}
-	var targets []elbtypes.TargetDescription
-	for _, id := range ids {
-		targets = append(targets, elbtypes.TargetDescription{Id: aws.String(id)})
-	}
-	th, err := r.c.LoadBalancers.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg), Targets: targets})
-	if err != nil {
-		return h, fmt.Errorf("describe target health of %s in %s: %w", side.Group, tg, err)
-	}
 	healthy := map[string]bool{}
-	for _, d := range th.TargetHealthDescriptions {
-		id := aws.ToString(d.Target.Id)
-		if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
-			healthy[id] = true
-		} else if d.TargetHealth != nil {
-			h.Why = append(h.Why, fmt.Sprintf("%s %s", id, d.TargetHealth.State))
+	if r.svc.Traffic.TargetGroup != "" && !slices.Contains(g.TargetGroupARNs, tg) {
+		// Not attached to the single target group yet: the load balancer
+		// has no view of it, so the instance state (and the direct checks
+		// below, which this mode requires) decide.
+		for _, in := range g.Instances {
+			id := aws.ToString(in.InstanceId)
+			if in.LifecycleState != astypes.LifecycleStateInService {
+				continue
+			}
+			if hs := aws.ToString(in.HealthStatus); hs == "Healthy" {
+				healthy[id] = true
+			} else {
+				h.Why = append(h.Why, fmt.Sprintf("%s %s", id, hs))
+			}
+		}
+	} else {
+		var targets []elbtypes.TargetDescription
+		for _, id := range ids {
+			targets = append(targets, elbtypes.TargetDescription{Id: aws.String(id)})
+		}
+		th, err := r.c.LoadBalancers.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg), Targets: targets})
+		if err != nil {
+			return h, fmt.Errorf("describe target health of %s in %s: %w", side.Group, tg, err)
+		}
+		for _, d := range th.TargetHealthDescriptions {
+			id := aws.ToString(d.Target.Id)
+			if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
+				healthy[id] = true
+			} else if d.TargetHealth != nil {
+				h.Why = append(h.Why, fmt.Sprintf("%s %s", id, d.TargetHealth.State))
+			}
 		}
 	}
 	if r.svc.Health.Path != "" {

@@ -52,18 +52,35 @@ type Roller struct {
 	log        bake.Log
 	st         store
 	rt         router
+	health     healthSource
 	http       *http.Client
 	deleteWait time.Duration
 }
 
+// healthSource is one look at a group's health: what the gates, the
+// switch guard and the watch decide on.
+type healthSource interface {
+	Health(ctx context.Context, side *Side, tg string) (health, error)
+}
+
+// liveHealth is the group's health on AWS and on direct checks.
+type liveHealth struct{ r *Roller }
+
+func (l liveHealth) Health(ctx context.Context, side *Side, tg string) (health, error) {
+	return l.r.checkHealth(ctx, side, tg)
+}
+
 // New is a Roller for svc, reporting to rep.
 func New(svc *Service, c Clients, rep bake.Reporter) *Roller {
-	return &Roller{
-		svc: svc, c: c, log: bake.Log{R: rep, Source: svc.Name},
-		st: store{api: c.Parameters, service: svc.Name}, rt: newRouter(svc, c),
+	log := bake.Log{R: rep, Source: svc.Name}
+	r := &Roller{
+		svc: svc, c: c, log: log,
+		st: store{api: c.Parameters, service: svc.Name}, rt: newRouter(svc, c, log),
 		http:       &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}},
 		deleteWait: 2 * time.Minute,
 	}
+	r.health = liveHealth{r}
+	return r
 }
 
 // errRollback is a failed gate: traffic went back to blue.
@@ -79,6 +96,12 @@ var errAborted error = &errRollback{reason: "aborted by `roll abort`"}
 // first otherwise.
 func (r *Roller) Roll(ctx context.Context, o Options) (_ *Summary, err error) {
 	start := time.Now()
+	switch o.Strategy {
+	case Canary, Route53:
+		if tg := r.svc.Traffic.TargetGroup; tg != "" {
+			return nil, bake.BadInputf("strategy %s moves traffic by weight, and service %s has a single target group (traffic.target_group = %s), which is all or nothing: use bluegreen or rolling, or give the service a listener with two target_groups", o.Strategy, r.svc.Name, tg)
+		}
+	}
 	switch o.Strategy {
 	case BlueGreen, Canary, Rolling:
 	case Route53:
@@ -295,7 +318,11 @@ func (r *Roller) run(ctx context.Context, st *State, sum *Summary) error {
 		if err := r.createGroup(ctx, st, green, r.tg(green.Slot), min, max, desired); err != nil {
 			return done(err)
 		}
-		r.log.Info(fmt.Sprintf("group %s: %d instances of %s (launch template %s version %s) in %s", green.Group, desired, green.Image, r.svc.LaunchTemplate, green.Template, r.tg(green.Slot)))
+		where := "in " + r.tg(green.Slot)
+		if r.svc.Traffic.TargetGroup != "" {
+			where = "not attached to " + r.svc.Traffic.TargetGroup + " until the switch"
+		}
+		r.log.Info(fmt.Sprintf("group %s: %d instances of %s (launch template %s version %s) %s", green.Group, desired, green.Image, r.svc.LaunchTemplate, green.Template, where))
 		if err := done(r.save(ctx, st, PhaseWaiting)); err != nil {
 			return err
 		}
@@ -407,7 +434,7 @@ func (r *Roller) waitHealthy(ctx context.Context, st *State, green *Side) error 
 	deadline := time.Now().Add(hc.WaitTimeout)
 	run, last := 0, health{}
 	for {
-		h, err := r.checkHealth(ctx, green, r.tg(green.Slot))
+		h, err := r.health.Health(ctx, green, r.tg(green.Slot))
 		if err != nil {
 			return err
 		}
@@ -457,7 +484,7 @@ func (r *Roller) shift(ctx context.Context, st *State, sum *Summary) error {
 		done := r.step(fmt.Sprintf("shift %d%%", w))
 		// The guard: never move traffic onto a green that is not fully
 		// healthy right now.
-		h, err := r.checkHealth(ctx, green, r.tg(green.Slot))
+		h, err := r.health.Health(ctx, green, r.tg(green.Slot))
 		if err != nil {
 			return done(err)
 		}
@@ -561,7 +588,7 @@ func (r *Roller) watch(ctx context.Context, st *State, d time.Duration, manual b
 				return nil
 			}
 		}
-		h, err := r.checkHealth(ctx, green, r.tg(green.Slot))
+		h, err := r.health.Health(ctx, green, r.tg(green.Slot))
 		if err != nil {
 			return err
 		}

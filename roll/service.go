@@ -40,12 +40,14 @@ type Service struct {
 }
 
 // Traffic is how clients reach the service: an ALB listener forwarding to
-// two target groups (Listener, TargetGroups), or Route53 weighted records
-// over one load balancer per colour (Route53).
+// two target groups (Listener, TargetGroups), Route53 weighted records
+// over one load balancer per colour (Route53), or one target group that
+// each colour's group is attached to in turn (TargetGroup).
 type Traffic struct {
 	Listener     string
 	TargetGroups []string // exactly two for a listener
 	Route53      *Route53Traffic
+	TargetGroup  string // the single target group; no weights, so no canary or route53
 }
 
 // Route53Traffic is a weighted record set, one record per slot, each
@@ -126,6 +128,7 @@ type capacityBlock struct {
 type trafficBlock struct {
 	Listener     string        `hcl:"listener,optional"`
 	TargetGroups []string      `hcl:"target_groups,optional"`
+	TargetGroup  string        `hcl:"target_group,optional"`
 	Route53      *route53Block `hcl:"route53,block"`
 	DefRange     hcl.Range     `hcl:",def_range"`
 }
@@ -264,10 +267,14 @@ func (b *serviceBlock) service() (*Service, hcl.Diagnostics) {
 		bad("Missing launch template", "launch_template names the launch template roll makes new versions of")
 	}
 	if b.Traffic == nil {
-		bad("Missing traffic block", "say how clients reach the service: traffic { listener = ARN, target_groups = [A, B] } or traffic { route53 { ... } }")
+		bad("Missing traffic block", "say how clients reach the service: traffic { listener = ARN, target_groups = [A, B] }, traffic { target_group = ARN } or traffic { route53 { ... } }")
 	} else {
 		t := b.Traffic
 		switch {
+		case t.TargetGroup != "" && (t.Route53 != nil || t.Listener != "" || len(t.TargetGroups) > 0):
+			bad("Conflicting traffic", "target_group (one target group the colours are attached to in turn) goes alone: remove listener, target_groups and route53, or remove target_group")
+		case t.TargetGroup != "":
+			s.Traffic.TargetGroup = t.TargetGroup
 		case t.Route53 != nil && (t.Listener != "" || len(t.TargetGroups) > 0):
 			bad("Conflicting traffic", "use either listener and target_groups, or route53, not both")
 		case t.Route53 != nil:
@@ -284,7 +291,7 @@ func (b *serviceBlock) service() (*Service, hcl.Diagnostics) {
 			}
 			s.Traffic.Route53 = rt
 		case t.Listener == "":
-			bad("Missing listener", "traffic needs listener = the ALB listener's ARN, with target_groups = [A, B]")
+			bad("Missing listener", "traffic needs listener = the ALB listener's ARN, with target_groups = [A, B] (or target_group = ARN alone)")
 		case len(t.TargetGroups) != 2 || t.TargetGroups[0] == t.TargetGroups[1]:
 			bad("Two target groups needed", "target_groups must list two different target groups of the listener, one per colour; have %d", len(t.TargetGroups))
 		default:
@@ -310,6 +317,9 @@ func (b *serviceBlock) service() (*Service, hcl.Diagnostics) {
 	}
 	if s.Health.Path != "" && !strings.HasPrefix(s.Health.Path, "/") {
 		bad("Invalid health path", "health.path %q must start with /", s.Health.Path)
+	}
+	if s.Traffic.TargetGroup != "" && s.Health.Path == "" {
+		bad("Missing health path", "with traffic.target_group, green is checked directly before it is attached to the target group, so health.path is required: set it to a path that answers %d on port %d (health { path = \"/health\" })", s.Health.Status, s.Health.Port)
 	}
 	if s.Health.Interval <= 0 {
 		bad("Invalid health interval", "health.interval must be positive")
@@ -389,6 +399,9 @@ func validName(n string) bool {
 func (s *Service) slots() [2]slot {
 	if r := s.Traffic.Route53; r != nil {
 		return [2]slot{{r.Slots[0].Name, r.Slots[0].TargetGroup}, {r.Slots[1].Name, r.Slots[1].TargetGroup}}
+	}
+	if tg := s.Traffic.TargetGroup; tg != "" {
+		return [2]slot{{"a", tg}, {"b", tg}}
 	}
 	return [2]slot{{"a", s.Traffic.TargetGroups[0]}, {"b", s.Traffic.TargetGroups[1]}}
 }

@@ -48,6 +48,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad steps", "service \"web\" {\n" + lt + "  canary {\n    steps = [50, 10]\n  }\n}\n", "", []string{"must rise strictly"}},
 		{"bad capacity", "service \"web\" {\n" + lt + "  capacity {\n    min = 3\n    max = 2\n    desired = 2\n  }\n}\n", "", []string{"Invalid capacity"}},
 		{"bad name", "service \"web_1\" {\n" + lt + "}\n", "", []string{"Invalid service name"}},
+		{"target group and listener", "service \"web\" {\n" + strings.Replace(lt, "  traffic {\n", "  traffic {\n    target_group = \"t\"\n", 1) + "}\n", "", []string{"web.roll.hcl:1:1", "Conflicting traffic", "target_group", "goes alone"}},
+		{"target group and route53", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    target_group = \"t\"\n    route53 {\n      zone_id = \"Z1\"\n      record = \"www.example.com\"\n    }\n  }\n  health {\n    path = \"/health\"\n  }\n}\n", "", []string{"Conflicting traffic"}},
+		{"target group without health path", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    target_group = \"t\"\n  }\n}\n", "", []string{"web.roll.hcl:1:1", "Missing health path", "health.path is required", "traffic.target_group"}},
 		{"route53 one lb", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    route53 {\n      zone_id = \"Z1\"\n      record = \"www.example.com\"\n      load_balancer \"a\" {\n        dns_name = \"x\"\n        target_group = \"t\"\n      }\n    }\n  }\n}\n", "", []string{"Route53 needs two load balancers"}},
 	}
 	for _, tt := range tests {
@@ -79,6 +82,19 @@ func TestDefaults(t *testing.T) {
 	if s.Desired != 1 || s.Health.Status != 200 || s.Health.Port != 80 || s.Strategy.ScaleDownDelay != 5*time.Minute ||
 		!s.Strategy.ManualPromote || len(s.Strategy.Steps) != 3 || s.Strategy.Steps[2] != 100 || s.LockTTL != 30*time.Second {
 		t.Errorf("defaults %+v", s)
+	}
+}
+
+// TestSingleTargetGroup: traffic { target_group } alone is a service
+// whose two colours share that target group.
+func TestSingleTargetGroup(t *testing.T) {
+	t.Parallel()
+	s, err := roll.Parse("x.roll.hcl", []byte("service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    target_group = \"tg-1\"\n  }\n  health {\n    path = \"/health\"\n  }\n}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Traffic.TargetGroup != "tg-1" || s.Traffic.Listener != "" || len(s.Traffic.TargetGroups) != 0 || s.Traffic.Route53 != nil {
+		t.Errorf("traffic %+v", s.Traffic)
 	}
 }
 

@@ -27,9 +27,13 @@ type router interface {
 	String() string
 }
 
-func newRouter(s *Service, c Clients) router {
+func newRouter(s *Service, c Clients, log bake.Log) router {
 	if s.Traffic.Route53 != nil {
 		return &dnsRouter{api: c.DNS, t: *s.Traffic.Route53}
+	}
+	if tg := s.Traffic.TargetGroup; tg != "" {
+		return &groupRouter{groups: c.Groups, lbs: c.LoadBalancers, tg: tg, service: s.Name,
+			wait: s.Health.WaitTimeout, every: s.Health.Interval, log: log}
 	}
 	sl := s.slots()
 	return &listenerRouter{api: c.LoadBalancers, arn: s.Traffic.Listener, slots: sl}
