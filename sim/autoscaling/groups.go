@@ -399,7 +399,9 @@ func (a *AutoScaling) attachTargetGroups(_ context.Context, _ *core.Request, in 
 		}
 		g.G.TargetGroupARNs = append(g.G.TargetGroupARNs, arn)
 		for _, m := range g.Members {
-			if m.Registered {
+			// A terminating instance is on its way out of every target
+			// group: attaching one does not bring it back.
+			if m.Registered && m.Instance.LifecycleState != types.LifecycleStateTerminating {
 				if err := a.cfg.TargetGroups.RegisterInstance(arn, aws.ToString(m.Instance.InstanceId)); err != nil {
 					a.log.Warn("register an instance with an attached target group", "group", name, "err", err)
 				}
