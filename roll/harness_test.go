@@ -62,8 +62,13 @@ var (
 	repo    string
 )
 
-// Versions of the app image; "bad" never becomes healthy.
-var versions = []string{"blue", "green", "bad"}
+// Versions of the app image; "bad" never becomes healthy, "slow" answers
+// every request (health checks included) slowDelay late.
+var versions = []string{"blue", "green", "bad", "slow"}
+
+// slowDelay is how late the "slow" version answers: above the canary
+// analysis's 200ms floor, well under the health checks' 1s timeout.
+const slowDelay = "400ms"
 
 // bakeName is the bake (BUILD.TYPE.NAME) the test AMIs say they came from.
 const bakeName = "roll-test"
@@ -172,16 +177,21 @@ WantedBy=multi-user.target
 `
 	images := map[string]string{}
 	for _, v := range versions {
-		healthy := "yes"
-		if v == "bad" {
+		healthy, delay := "yes", "0s"
+		switch v {
+		case "bad":
 			healthy = "no"
+		case "slow":
+			delay = slowDelay
 		}
+		// The versions share every layer but the last.
 		dockerfile := fmt.Sprintf(`FROM %s
 COPY roll-app /usr/local/bin/roll-app
 COPY roll-app.service /etc/systemd/system/roll-app.service
-RUN mkdir -p /etc/roll-app && echo %s >/etc/roll-app/version && echo %s >/etc/roll-app/healthy && systemctl enable roll-app.service
+RUN mkdir -p /etc/roll-app && systemctl enable roll-app.service
+RUN echo %s >/etc/roll-app/version && echo %s >/etc/roll-app/healthy && echo %s >/etc/roll-app/delay
 EXPOSE 80
-`, simec2.DefaultDebianImage, v, healthy)
+`, simec2.DefaultDebianImage, v, healthy, delay)
 		var b bytes.Buffer
 		tw := tar.NewWriter(&b)
 		for _, f := range []struct {
@@ -343,8 +353,9 @@ func errorsJoin(errs ...error) error {
 
 // Traffic layers a test service can have.
 const (
-	viaListener = "listener"
-	viaDNS      = "route53"
+	viaListener    = "listener"
+	viaDNS         = "route53"
+	viaTargetGroup = "target_group" // one target group, the colours attached in turn
 )
 
 // service is a test service: its traffic layer made in the sim, its
@@ -414,7 +425,7 @@ func newService(t *testing.T, name string, o serviceOpts) *service {
 			c.elb.DeleteLoadBalancer(context.Background(), &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lbArn)})
 		})
 		nTG := 2
-		if o.via == viaDNS {
+		if o.via == viaDNS || o.via == viaTargetGroup {
 			nTG = 1
 		}
 		var tgs []string
@@ -464,6 +475,11 @@ func newService(t *testing.T, name string, o serviceOpts) *service {
       }
     }
   }`, strings.TrimPrefix(aws.ToString(zo.HostedZone.Id), "/hostedzone/"), s.record, dnsNames[0], s.tgs[0], dnsNames[1], s.tgs[1])
+	} else if o.via == viaTargetGroup {
+		traffic = fmt.Sprintf(`
+  traffic {
+    target_group = %q
+  }`, s.tgs[0])
 	} else {
 		traffic = fmt.Sprintf(`
   traffic {

@@ -85,9 +85,9 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
-// TestSingleTargetGroup: traffic { target_group } alone is a service
+// TestParseSingleTargetGroup: traffic { target_group } alone is a service
 // whose two colours share that target group.
-func TestSingleTargetGroup(t *testing.T) {
+func TestParseSingleTargetGroup(t *testing.T) {
 	t.Parallel()
 	s, err := roll.Parse("x.roll.hcl", []byte("service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    target_group = \"tg-1\"\n  }\n  health {\n    path = \"/health\"\n  }\n}\n"), "")
 	if err != nil {

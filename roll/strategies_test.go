@@ -212,3 +212,55 @@ func instanceIPs(t *testing.T, name, version string) []string {
 	}
 	return ips
 }
+
+// TestCanaryAnalysisFails: a release that answers 400ms late passes its
+// health checks, so the watch lets it through, but the analysis between
+// canary steps sees green's p90 above 200ms and above max_latency_ratio
+// times blue's: roll exits 3 with traffic back on blue and no request
+// failed.
+func TestCanaryAnalysisFails(t *testing.T) {
+	t.Parallel()
+	needBin(t)
+	s := newService(t, "slowcanary", serviceOpts{via: viaListener, extra: `
+  canary {
+    steps             = [25, 50, 100]
+    pause             = "1s"
+    analysis_requests = 20
+    max_latency_ratio = 3
+  }`})
+	deploy(t, s, "blue")
+	blue := groupsOf(t, "slowcanary", false)
+	l := startLoad(t, s)
+	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
+	r := run(t, rollArgs(s, roll.Canary, "slow")...)
+	t.Logf("roll to slow: %s", r)
+	if r.code != 3 {
+		t.Errorf("exit %d, want 3 (rolled back)", r.code)
+	}
+	out := r.stdout + r.stderr
+	for _, want := range []string{roll.PhaseRolledBack, "canary analysis failed", "p90 latency is more than 3.0 times blue's"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output does not say %q", want)
+		}
+	}
+	// The analysis, not the health watch, failed green.
+	for _, not := range []string{"failed a health check", "health checks in a row", "not healthy at the switch"} {
+		if strings.Contains(out, not) {
+			t.Errorf("output says %q: the health checks failed green, not the analysis", not)
+		}
+	}
+	waitFor(t, "traffic back on blue", 10*time.Second, func() bool { return l.Stats().allOn("blue") })
+	l.Stop()
+	st := l.Stats()
+	t.Logf("load: %s", st)
+	if st.Failed != 0 {
+		t.Errorf("%d requests failed: %s", st.Failed, st)
+	}
+	if st.Versions["slow"] == 0 {
+		t.Errorf("green never took traffic before the analysis: %s", st)
+	}
+	waitFor(t, "green deleted", 30*time.Second, func() bool {
+		g := groupsOf(t, "slowcanary", true)
+		return len(g) == 1 && g[0] == blue[0]
+	})
+}

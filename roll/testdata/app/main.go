@@ -1,7 +1,10 @@
 // Command app is the service roll's tests deploy: it answers every
 // request with its version (from /etc/roll-app/version), /health with 200
 // unless /etc/roll-app/healthy says "no", and after POST /_break answers
-// everything with 500, as an app that fails after a cutover.
+// everything with 500, as an app that fails after a cutover. Every answer,
+// /health's included, waits /etc/roll-app/delay (a duration) first, as a
+// slow release would: it passes its health checks and fails a latency
+// analysis.
 package main
 
 import (
@@ -10,13 +13,20 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 func main() {
 	version := read("/etc/roll-app/version", "unknown")
 	healthy := read("/etc/roll-app/healthy", "yes") != "no"
+	delay, err := time.ParseDuration(read("/etc/roll-app/delay", "0s"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "/etc/roll-app/delay:", err)
+		os.Exit(1)
+	}
 	var broken atomic.Bool
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
 		w.Header().Set("X-Version", version)
 		switch {
 		case r.URL.Path == "/_break" && r.Method == http.MethodPost:
