@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-tests='^(TestBlueGreen|TestRoute53|TestCanary|TestRolling|TestRollbackAfterSwitch|TestNaiveSwitch)$'
+tests='^(TestBlueGreen|TestRoute53|TestCanary|TestRolling|TestRollbackAfterSwitch|TestNaiveSwitch|TestBlueGreenSingleTargetGroup|TestRollbackSingleTargetGroup)$'
 cmd="go test ./roll/ -count=1 -timeout 20m -run '$tests'"
 for i in $(seq "$runs"); do
 	echo "roll bench run $i/$runs: $cmd"
@@ -32,7 +32,7 @@ def med(rs, k):
     return statistics.median(v) if v else None
 def f(v, fmt="{:.0f}"):
     return "-" if v is None else fmt.format(v)
-order = ["bluegreen", "route53", "canary", "rolling", "rollback", "naive-switch"]
+order = ["bluegreen", "bluegreen-single-tg", "route53", "canary", "rolling", "rollback", "rollback-single-tg", "naive-switch"]
 print("## roll: cutovers on the local cloud")
 print()
 print(f"Medians of {runs} runs of `ROLL_BENCH_OUT=... {cmd}` (bench/roll.sh). Each run rolls")
@@ -50,7 +50,7 @@ for s in order:
         continue
     gh, tot = med(rs, "green_healthy_ms"), med(rs, "total_ms")
     gh = gh or None  # rolling has no separate green group
-    print(f"| {s} | {f(med(rs,'served'))} | {f(med(rs,'failed'))} | {f(med(rs,'p99_ms'),'{:.1f}')} | {f(gh and gh/1000,'{:.1f}')} | {f(med(rs,'cutover_ms'),'{:.1f}') if s in ('bluegreen',) else '-'} | {f(med(rs,'rollback_ms'),'{:.2f}') if s=='rollback' else '-'} | {f(tot and tot/1000,'{:.1f}')} |")
+    print(f"| {s} | {f(med(rs,'served'))} | {f(med(rs,'failed'))} | {f(med(rs,'p99_ms'),'{:.1f}')} | {f(gh and gh/1000,'{:.1f}')} | {f(med(rs,'cutover_ms'),'{:.1f}') if s in ('bluegreen', 'bluegreen-single-tg') else '-'} | {f(med(rs,'rollback_ms'),'{:.2f}') if s in ('rollback', 'rollback-single-tg') else '-'} | {f(tot and tot/1000,'{:.1f}')} |")
 rb = by.get("rollback")
 if rb:
     print()
@@ -58,6 +58,17 @@ if rb:
     print(f"traffic is on it; median {f(med(rb,'break_to_blue_ms'))} ms from the break until the roll returned with traffic back")
     print(f"on blue and green deleted, {f(med(rb,'failed_after_break'))} requests failed meanwhile (bounded by roll's two failed")
     print(f"checks 500 ms apart at 100 req/s); the rollback itself is one ModifyListener call of {f(med(rb,'rollback_ms'),'{:.2f}')} ms.")
+st = by.get("rollback-single-tg")
+if by.get("bluegreen-single-tg") or st:
+    print()
+    print("`-single-tg`: the service behind one target group (`traffic { target_group }`): the switch")
+    print("attaches green's group, waits until every green target is healthy in the target group (the")
+    print("ALB's first health checks, 5 s apart), then detaches blue's, whose targets drain; so its cutover")
+    print("includes that wait. A rollback is the reverse and takes blue's first health checks too")
+    if st:
+        print(f"(median {f(med(st,'break_to_blue_ms'))} ms from the break, {f(med(st,'failed_after_break'))} requests failed meanwhile).")
+    else:
+        print("as well.")
 nv = by.get("naive-switch")
 if nv:
     print()
