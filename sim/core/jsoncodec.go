@@ -76,15 +76,8 @@ func (m *Model) decodeJSON(data any, v reflect.Value, shape *Shape) error {
 		}
 		v = alloc(v)
 		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, ref := shape.member(f.Name)
-			if ref == nil {
-				continue
-			}
+		for _, fp := range plan(t, shape) {
+			i, name, ref := fp.index, fp.name, fp.ref
 			x, ok := obj[name]
 			if !ok {
 				continue

@@ -48,15 +48,8 @@ func (d *queryDecoder) key(name string, ref *Ref) string {
 
 func (d *queryDecoder) structure(v reflect.Value, shape *Shape, prefix string) error {
 	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, ref := shape.member(f.Name)
-		if ref == nil {
-			continue
-		}
+	for _, fp := range plan(t, shape) {
+		i, name, ref := fp.index, fp.name, fp.ref
 		key := prefix + d.key(name, ref)
 		if !d.prefixes[key] {
 			continue

@@ -31,15 +31,8 @@ func (m *Model) decodeREST(r *http.Request, in reflect.Value, shape *Shape) *Err
 	v := in.Elem()
 	t := v.Type()
 	hasBody := false
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, ref := shape.member(f.Name)
-		if ref == nil {
-			continue
-		}
+	for _, fp := range plan(t, shape) {
+		i, name, ref := fp.index, fp.name, fp.ref
 		loc := ref.LocationName
 		if loc == "" {
 			loc = name

@@ -351,15 +351,8 @@ func (m *Model) checkRequired(v reflect.Value, shape *Shape, path string) *Error
 		}
 	}
 	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, ref := shape.member(f.Name)
-		if ref == nil {
-			continue
-		}
+	for _, fp := range plan(t, shape) {
+		i, name, ref := fp.index, fp.name, fp.ref
 		ms := m.shape(ref)
 		fv := v.Field(i)
 		switch ms.Type {

@@ -176,13 +176,9 @@ func parseXML(r io.Reader) (*xmlNode, error) {
 func (m *Model) decodeXML(n *xmlNode, v reflect.Value, shape *Shape) error {
 	v = alloc(v)
 	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, ref := shape.member(f.Name)
-		if ref == nil || (ref.Location != "" && ref.Location != "body") {
+	for _, fp := range plan(t, shape) {
+		i, name, ref := fp.index, fp.name, fp.ref
+		if ref.Location != "" && ref.Location != "body" {
 			continue
 		}
 		el := name

@@ -390,18 +390,28 @@ func (e *EC2) registerImage(_ context.Context, req *core.Request, in *ec2.Regist
 	return &ec2.RegisterImageOutput{ImageId: &id}, nil
 }
 
-func (e *EC2) deregisterImage(_ context.Context, _ *core.Request, in *ec2.DeregisterImageInput) (*ec2.DeregisterImageOutput, error) {
-	if err := checkAMIID(deref(in.ImageId)); err != nil {
+// ownImage is the account's own image id, for the calls only an image's
+// owner may make. e.mu is held.
+func (e *EC2) ownImage(id *string) (*image, error) {
+	if err := checkAMIID(deref(id)); err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	im, ok := e.st.Images[*in.ImageId]
+	im, ok := e.st.Images[*id]
 	if !ok {
-		return nil, core.Errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", *in.ImageId)
+		return nil, core.Errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", *id)
 	}
 	if deref(im.OwnerId) != e.account {
-		return nil, core.Errorf("AuthFailure", "Not authorized for image:%s", *in.ImageId)
+		return nil, core.Errorf("AuthFailure", "Not authorized for image:%s", *id)
+	}
+	return im, nil
+}
+
+func (e *EC2) deregisterImage(_ context.Context, _ *core.Request, in *ec2.DeregisterImageInput) (*ec2.DeregisterImageOutput, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, err := e.ownImage(in.ImageId)
+	if err != nil {
+		return nil, err
 	}
 	delete(e.st.Images, *in.ImageId)
 	delete(e.st.Tags, *in.ImageId)
@@ -412,17 +422,11 @@ func (e *EC2) deregisterImage(_ context.Context, _ *core.Request, in *ec2.Deregi
 // enableImageDeprecation sets an AMI's DeprecationTime (rounded up to
 // the minute, as EC2 does).
 func (e *EC2) enableImageDeprecation(_ context.Context, _ *core.Request, in *ec2.EnableImageDeprecationInput) (*ec2.EnableImageDeprecationOutput, error) {
-	if err := checkAMIID(deref(in.ImageId)); err != nil {
-		return nil, err
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	im, ok := e.st.Images[*in.ImageId]
-	if !ok {
-		return nil, core.Errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", *in.ImageId)
-	}
-	if deref(im.OwnerId) != e.account {
-		return nil, core.Errorf("AuthFailure", "Not authorized for image:%s", *in.ImageId)
+	im, err := e.ownImage(in.ImageId)
+	if err != nil {
+		return nil, err
 	}
 	at := in.DeprecateAt.UTC()
 	if t := at.Truncate(time.Minute); !t.Equal(at) {

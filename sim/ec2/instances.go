@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -502,19 +503,29 @@ func change(inst *instance, prev *types.InstanceState) types.InstanceStateChange
 	return types.InstanceStateChange{InstanceId: inst.InstanceId, PreviousState: prev, CurrentState: &cur}
 }
 
-func (e *EC2) stopInstances(ctx context.Context, _ *core.Request, in *ec2.StopInstancesInput) (*ec2.StopInstancesOutput, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	insts, err := e.instances(in.InstanceIds)
+// instancesIn is instances(ids), refused with IncorrectInstanceState
+// (msg, with the instance id) unless every one is in one of the states
+// allowed. e.mu is held.
+func (e *EC2) instancesIn(ids []string, msg string, allowed ...types.InstanceStateName) ([]*instance, error) {
+	insts, err := e.instances(ids)
 	if err != nil {
 		return nil, err
 	}
 	for _, inst := range insts {
-		switch inst.State.Name {
-		case types.InstanceStateNameRunning, types.InstanceStateNameStopped, types.InstanceStateNameStopping:
-		default:
-			return nil, core.Errorf("IncorrectInstanceState", "This instance '%s' is not in a state from which it can be stopped.", *inst.InstanceId)
+		if !slices.Contains(allowed, inst.State.Name) {
+			return nil, core.Errorf("IncorrectInstanceState", msg, *inst.InstanceId)
 		}
+	}
+	return insts, nil
+}
+
+func (e *EC2) stopInstances(ctx context.Context, _ *core.Request, in *ec2.StopInstancesInput) (*ec2.StopInstancesOutput, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	insts, err := e.instancesIn(in.InstanceIds, "This instance '%s' is not in a state from which it can be stopped.",
+		types.InstanceStateNameRunning, types.InstanceStateNameStopped, types.InstanceStateNameStopping)
+	if err != nil {
+		return nil, err
 	}
 	out := &ec2.StopInstancesOutput{}
 	for _, inst := range insts {
@@ -534,16 +545,10 @@ func (e *EC2) stopInstances(ctx context.Context, _ *core.Request, in *ec2.StopIn
 func (e *EC2) startInstances(ctx context.Context, _ *core.Request, in *ec2.StartInstancesInput) (*ec2.StartInstancesOutput, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	insts, err := e.instances(in.InstanceIds)
+	insts, err := e.instancesIn(in.InstanceIds, "The instance '%s' is not in a state from which it can be started.",
+		types.InstanceStateNameStopped, types.InstanceStateNameRunning, types.InstanceStateNamePending)
 	if err != nil {
 		return nil, err
-	}
-	for _, inst := range insts {
-		switch inst.State.Name {
-		case types.InstanceStateNameStopped, types.InstanceStateNameRunning, types.InstanceStateNamePending:
-		default:
-			return nil, core.Errorf("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be started.", *inst.InstanceId)
-		}
 	}
 	out := &ec2.StartInstancesOutput{}
 	for _, inst := range insts {
