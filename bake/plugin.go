@@ -120,6 +120,43 @@ type ArtifactMeta struct {
 	// ImageCommander); builders of images with a command use it when the
 	// source sets none.
 	Cmd []string
+	// Verify is the build's verify block: the builder boots the artifact
+	// and checks it (Verify) before it publishes it. nil: no verify.
+	Verify *VerifySpec
+}
+
+// VerifySpec is a build's verify block: checks run against the artifact
+// booted as it will run (its own command, its own init), before it is
+// published. Each must pass.
+type VerifySpec struct {
+	// Inline are shell commands run as root in the booted artifact;
+	// each must exit 0.
+	Inline []string
+	// HTTP are requests from this machine to the artifact's ports.
+	HTTP []HTTPCheck
+	// Timeout bounds the whole verification (DefaultVerifyTimeout when 0).
+	Timeout time.Duration
+}
+
+// HTTPCheck is one http block of a verify block.
+type HTTPCheck struct {
+	Port     int
+	Path     string // "/" when empty
+	Status   int    // 200 when 0
+	Contains string // a substring the body must have; "" for any
+}
+
+// Ports are the ports the HTTP checks reach, without repeats.
+func (v *VerifySpec) Ports() []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, h := range v.HTTP {
+		if !seen[h.Port] {
+			seen[h.Port] = true
+			out = append(out, h.Port)
+		}
+	}
+	return out
 }
 
 // Artifact is what a bake produced.

@@ -25,6 +25,9 @@ type Job struct {
 	// Secrets are the values of sensitive variables, kept in memory only:
 	// cache keys change when they do, through a salted hash.
 	Secrets []string
+	// Verify is the build's verify block, handed to the builder's
+	// Capture (ArtifactMeta.Verify); nil when there is none.
+	Verify *VerifySpec
 
 	digestsOnce sync.Once
 	digests     []stepDigest
@@ -303,7 +306,7 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 	res.Fingerprint = fp
 	meta := ArtifactMeta{
 		Name: j.Name, Version: o.Version, BuildTime: o.BuildTime, RunUUID: o.RunUUID,
-		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp),
+		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp), Verify: j.Verify,
 	}
 	for _, f := range facts {
 		for k, v := range f.Labels {

@@ -31,6 +31,7 @@ var buildSchema = &hcl.BodySchema{
 		{Type: "provisioner", LabelNames: []string{"type"}},
 		{Type: "post-processor", LabelNames: []string{"type"}},
 		{Type: "post-processors"},
+		{Type: "verify"},
 	},
 }
 
@@ -87,6 +88,15 @@ func decodeBuild(b *hcl.Block, n int) (*Build, hcl.Diagnostics) {
 			if p != nil {
 				bd.PostProcessors = append(bd.PostProcessors, []*PluginBlock{p})
 			}
+		case "verify":
+			if bd.Verify != nil {
+				diags = append(diags, errorf(blk.DefRange.Ptr(), "Duplicate verify block",
+					"a build has at most one verify block; the first is at %s: merge them", bd.Verify.Range))
+				continue
+			}
+			v, d := decodeVerifyBlock(blk)
+			diags = append(diags, d...)
+			bd.Verify = v
 		case "post-processors":
 			inner, d := blk.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "post-processor", LabelNames: []string{"type"}}}})
 			diags = append(diags, d...)

@@ -121,6 +121,13 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 			Cache: p.Common.Cache, Checkpoint: p.Common.Checkpoint, Inputs: []byte(redact.String(p.Type + "\n" + canonical(p.Body, ctx)))})
 		fmt.Fprintf(&inputs, "%s\n%s\n", p.Name(), canonical(p.Body, fpCtx))
 	}
+	// The verify block is not part of the inputs: it checks the artifact
+	// and changes nothing in it.
+	if v := b.Verify; v != nil && v.Common.Applies(b.Name, ref) {
+		spec, d := v.Spec(ctx)
+		diags = append(diags, d...)
+		j.Verify = spec
+	}
 	for _, chain := range b.PostProcessors {
 		var steps []bake.PostStep
 		for _, p := range chain {

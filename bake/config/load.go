@@ -68,7 +68,9 @@ type Build struct {
 	Sources        []SourceUse
 	Provisioners   []*PluginBlock
 	PostProcessors [][]*PluginBlock // each inner list is one chain
-	Range          hcl.Range
+	// Verify is the build's verify block (a bake extension), or nil.
+	Verify *VerifyBlock
+	Range  hcl.Range
 }
 
 // SourceUse is a source named in a build, by sources = [...] or by a
