@@ -3,8 +3,10 @@
 //
 // A service is defined in a .roll.hcl file (service.go): its launch
 // template, capacity, health gates and traffic layer — an ALB listener
-// forwarding to two target groups, or Route53 weighted records over one
-// load balancer per colour. Each colour is a slot; the serving group
+// forwarding to two target groups, Route53 weighted records over one
+// load balancer per colour, or a single target group the colours' groups
+// are attached to in turn (targetgroup.go: attach green, wait until it is
+// healthy there, detach blue). Each colour is a slot; the serving group
 // (blue) is in one, the new group (green) is created in the other.
 //
 // Strategies (roll.go, canary.go, rolling.go):

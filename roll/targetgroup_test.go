@@ -30,7 +30,8 @@ func attachedTo(t *testing.T, group string) []string {
 // target group from blue to green under 100 req/s: green is attached,
 // healthy, and only then blue detached (its targets drain), so no request
 // fails; traffic ends on green and blue is deleted. canary, which needs
-// weights, is refused before anything changes.
+// weights, is refused before anything changes; rolling, which does not,
+// then replaces green's instances with blue ones.
 func TestBlueGreenSingleTargetGroup(t *testing.T) {
 	t.Parallel()
 	needCloud(t)
@@ -70,6 +71,21 @@ func TestBlueGreenSingleTargetGroup(t *testing.T) {
 		t.Errorf("green %s is attached to %v, want %v", sum.Group, tgs, s.tgs)
 	}
 	benchRecord(t, "bluegreen-single-tg", st, sum, nil)
+
+	// rolling needs no weights: green's group, attached, has its
+	// instances replaced in place.
+	l = startLoad(t, s)
+	waitFor(t, "traffic on green", 30*time.Second, func() bool { return l.Stats().allOn("green") })
+	if _, err := rollTo(t, s, roll.Rolling, "blue"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // the last old instance drains
+	l.Stop()
+	st = l.Stats()
+	t.Logf("load during the rolling roll: %s", st)
+	if st.Failed != 0 || !st.allOn("blue") {
+		t.Errorf("rolling behind a single target group: %s", st)
+	}
 }
 
 // TestRollbackSingleTargetGroup: green breaks after the switch; the watch

@@ -17,6 +17,9 @@ service "web" {
       "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-a/73e2d6bc24d8a067",
       "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-b/1a2b3c4d5e6f7a8b",
     ]
+    # Or one target group that each colour's group is attached to in turn
+    # (bluegreen and rolling only; needs health.path):
+    # target_group = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/73e2d6bc24d8a067"
   }
 
   health {
