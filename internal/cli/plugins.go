@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/bakehq/bake/bake"
@@ -9,22 +11,24 @@ import (
 	dockerpp "github.com/bakehq/bake/postprocessors/docker"
 	"github.com/bakehq/bake/postprocessors/manifest"
 	"github.com/bakehq/bake/provisioners/file"
+	"github.com/bakehq/bake/provisioners/packer"
 	"github.com/bakehq/bake/provisioners/recipe"
 	"github.com/bakehq/bake/provisioners/shell"
 )
 
-// plugins are the block types bake files can use.
+// plugins are the block types bake files can use; provisioner types bake
+// lacks come from the Packer plugins installed (provisioners/packer).
 func plugins() bake.Plugins {
 	return bake.Plugins{
 		Builders: map[string]func(bake.DecodeContext) (bake.Builder, hcl.Diagnostics){
 			"docker":    dockerbuilder.New,
 			amazon.Type: amazon.New,
 		},
-		Provisioners: map[string]func(bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics){
+		Provisioners: packer.Add(context.Background(), map[string]func(bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics){
 			"shell":  shell.New,
 			"recipe": recipe.New,
 			"file":   file.New,
-		},
+		}, packer.DefaultSearch()),
 		PostProcessors: map[string]func(bake.DecodeContext) (bake.PostProcessor, hcl.Diagnostics){
 			"docker-tag":  dockerpp.NewTag,
 			"docker-push": dockerpp.NewPush,
