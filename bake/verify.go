@@ -85,14 +85,20 @@ func (h HTTPCheck) status() int {
 	return h.Status
 }
 
-// Verify runs spec's checks against t as the step "verify" of log's
-// source: the HTTP checks first, each retried while the service starts,
-// then the inline commands in order. Every result is an info event. The
-// first failed check is returned as a *VerifyError; the whole run is
-// bounded by spec.Timeout.
-func Verify(ctx context.Context, spec *VerifySpec, t VerifyTarget, log Log) error {
+// Verify is the step "verify" of log's source: boot starts the artifact
+// (a container, an instance) and says how to reach it, then spec's
+// checks run against it: the HTTP checks first, each retried while the
+// service starts, then the inline commands in order. Every result is an
+// info event. The first failed check is returned as a *VerifyError.
+// spec.Timeout bounds the checks, from the moment boot returned; the
+// caller removes what boot made once Verify returns, whatever happened.
+func Verify(ctx context.Context, spec *VerifySpec, log Log, boot func(ctx context.Context, log Log) (VerifyTarget, error)) error {
 	log = log.WithStep("verify")
 	return step(ctx, log, func(parent context.Context) error {
+		t, err := boot(parent, log)
+		if err != nil {
+			return err
+		}
 		timeout := spec.Timeout
 		if timeout <= 0 {
 			timeout = DefaultVerifyTimeout
@@ -221,6 +227,12 @@ func verifyInline(ctx, parent context.Context, command string, t VerifyTarget, l
 		report(log, name, "fail", "timed out")
 		return &VerifyError{Check: name, Want: "exit code 0", Got: "no exit: " + context.Cause(ctx).Error(), Output: tail.String()}
 	case err != nil:
+		if t.Gone != nil {
+			if gone := t.Gone(ctx); gone != nil {
+				report(log, name, "fail", gone.Error())
+				return &VerifyError{Check: name, Want: "exit code 0", Got: "no run: " + gone.Error()}
+			}
+		}
 		return fmt.Errorf("verify %s: run it in %s: %w", name, t.What, err)
 	case code != 0:
 		report(log, name, "fail", fmt.Sprintf("exit code %d", code))

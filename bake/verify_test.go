@@ -35,6 +35,10 @@ func verifyServer(t *testing.T, page string, starting int32) VerifyTarget {
 	}}
 }
 
+func bootTo(t VerifyTarget) func(context.Context, Log) (VerifyTarget, error) {
+	return func(context.Context, Log) (VerifyTarget, error) { return t, nil }
+}
+
 type eventLog struct {
 	mu  sync.Mutex
 	evs []Event
@@ -68,7 +72,7 @@ func TestVerify(t *testing.T) {
 
 	t.Run("pass after the service starts", func(t *testing.T) {
 		var l eventLog
-		if err := Verify(context.Background(), spec, tgt, Log{R: &l, Source: "b"}); err != nil {
+		if err := Verify(context.Background(), spec, Log{R: &l, Source: "b"}, bootTo(tgt)); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{`pass http :80/ contains "version 1.2.3"`, `pass inline "nginx -t"`}
@@ -83,7 +87,7 @@ func TestVerify(t *testing.T) {
 	t.Run("wrong body fails after the grace, not the timeout", func(t *testing.T) {
 		spec := &VerifySpec{HTTP: []HTTPCheck{{Port: 80, Contains: "version 9"}}, Timeout: time.Minute}
 		start := time.Now()
-		err := Verify(context.Background(), spec, tgt, Log{})
+		err := Verify(context.Background(), spec, Log{}, bootTo(tgt))
 		var ve *VerifyError
 		if !errors.As(err, &ve) {
 			t.Fatalf("err = %v, want a *VerifyError", err)
@@ -99,7 +103,7 @@ func TestVerify(t *testing.T) {
 	})
 
 	t.Run("inline exit code and output", func(t *testing.T) {
-		err := Verify(context.Background(), &VerifySpec{Inline: []string{"true", "false"}}, tgt, Log{})
+		err := Verify(context.Background(), &VerifySpec{Inline: []string{"true", "false"}}, Log{}, bootTo(tgt))
 		var ve *VerifyError
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), `verify inline "false": want exit code 0, got exit code 1`) || !strings.Contains(err.Error(), "it went wrong") {
 			t.Errorf("err = %v", err)
@@ -114,7 +118,7 @@ func TestVerify(t *testing.T) {
 		addr := l.Addr().String()
 		l.Close()
 		closed := VerifyTarget{What: "closed", Addr: func(int) (string, error) { return addr, nil }}
-		err = Verify(context.Background(), &VerifySpec{HTTP: []HTTPCheck{{Port: 80}}, Timeout: 2 * time.Second}, closed, Log{})
+		err = Verify(context.Background(), &VerifySpec{HTTP: []HTTPCheck{{Port: 80}}, Timeout: 2 * time.Second}, Log{}, bootTo(closed))
 		if !strings.Contains(err.Error(), "no answer") || !strings.Contains(err.Error(), "verify timed out after 2s") {
 			t.Errorf("err = %v", err)
 		}
@@ -123,7 +127,7 @@ func TestVerify(t *testing.T) {
 	t.Run("gone", func(t *testing.T) {
 		gone := tgt
 		gone.Gone = func(context.Context) error { return errors.New("the container exited with code 3") }
-		err := Verify(context.Background(), &VerifySpec{HTTP: []HTTPCheck{{Port: 80, Status: 404}}}, gone, Log{})
+		err := Verify(context.Background(), &VerifySpec{HTTP: []HTTPCheck{{Port: 80, Status: 404}}}, Log{}, bootTo(gone))
 		if !strings.Contains(err.Error(), "exited with code 3") {
 			t.Errorf("err = %v", err)
 		}
@@ -132,7 +136,7 @@ func TestVerify(t *testing.T) {
 	t.Run("cancelled is not a failed check", func(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		cancel(errors.New("interrupted"))
-		err := Verify(ctx, spec, tgt, Log{})
+		err := Verify(ctx, spec, Log{}, bootTo(tgt))
 		var ve *VerifyError
 		if errors.As(err, &ve) || !strings.Contains(err.Error(), "interrupted") {
 			t.Errorf("err = %v", err)

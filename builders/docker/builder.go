@@ -42,6 +42,7 @@ type API interface {
 	ContainerCommit(ctx context.Context, containerID string, options container.CommitOptions) (container.CommitResponse, error)
 	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
 	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerLogs(ctx context.Context, containerID string, options container.LogsOptions) (io.ReadCloser, error)
 }
 
 // Builder builds one docker source.
@@ -255,6 +256,9 @@ func (m *machine) Communicator() bake.Communicator { return m.comm }
 func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.Log) (*bake.Artifact, error) {
 	cfg := m.b.cfg
 	if cfg.Discard {
+		if meta.Verify != nil {
+			log.Warn("discard = true: no image is made, so the verify block has nothing to check")
+		}
 		log.Info("discard = true: the container is not committed")
 		return &bake.Artifact{BuilderType: "docker", ID: ""}, nil
 	}
@@ -302,6 +306,14 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		return nil, fmt.Errorf("commit build container: %w", err)
 	}
 	m.image = resp.ID
+	if meta.Verify != nil {
+		// Before the tags: a failed image never gets a name (an older
+		// image's tags stay where they were), and Destroy removes it as
+		// an untagged commit of this run.
+		if err := m.verify(ctx, resp.ID, meta.Verify, log); err != nil {
+			return nil, fmt.Errorf("%w\nthe image %s is removed: nothing was tagged or pushed", err, bake.ShortID(resp.ID))
+		}
+	}
 	names := m.b.ArtifactNames(meta.Version)
 	for _, n := range names {
 		if err := m.api.ImageTag(ctx, resp.ID, n); err != nil {
@@ -350,18 +362,14 @@ func (m *machine) Destroy(ctx context.Context) error {
 			m.image = ""
 		}
 	}
-	// A create cut off by Ctrl-C may still have made a container.
-	left, err := m.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
-		filters.Arg("label", bake.LabelRun+"="+m.b.runUUID),
-		filters.Arg("name", "^/"+m.name+"$"),
-	)})
-	if err != nil {
-		errs = append(errs, fmt.Errorf("list this run's containers: %w", err))
+	// A create cut off by Ctrl-C may still have made a container; a
+	// verify container is removed before the verify returns, but not
+	// when the process was stopped in between.
+	if err := m.removeByName(ctx, m.name, "build container"); err != nil {
+		errs = append(errs, err)
 	}
-	for _, c := range left {
-		if err := m.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove build container %s: %w", bake.ShortID(c.ID), err))
-		}
+	if err := m.removeByName(ctx, verifyName(m.name), "verify container"); err != nil {
+		errs = append(errs, err)
 	}
 	// A commit cut off by Ctrl-C may still have finished in the engine.
 	if m.job == "" {
@@ -378,6 +386,24 @@ func (m *machine) Destroy(ctx context.Context) error {
 	for _, img := range list {
 		if _, err := m.api.ImageRemove(ctx, img.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove dangling image %s: %w", bake.ShortID(img.ID), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeByName removes this run's container called name, if there is one.
+func (m *machine) removeByName(ctx context.Context, name, what string) error {
+	left, err := m.api.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", bake.LabelRun+"="+m.b.runUUID),
+		filters.Arg("name", "^/"+name+"$"),
+	)})
+	if err != nil {
+		return fmt.Errorf("list this run's containers: %w", err)
+	}
+	var errs []error
+	for _, c := range left {
+		if err := m.api.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove %s %s: %w", what, bake.ShortID(c.ID), err))
 		}
 	}
 	return errors.Join(errs...)

@@ -14,6 +14,12 @@ variable "repository" {
   default = "bake/web"
 }
 
+variable "push" {
+  type        = bool
+  default     = false
+  description = "Push the image to its repository once it is verified."
+}
+
 variable "greeting" {
   type    = string
   default = "Hello from bake"
@@ -27,6 +33,7 @@ source "docker" "web" {
   image      = var.base_image
   repository = var.repository
   changes    = ["EXPOSE 80", "LABEL org.opencontainers.image.title=web"]
+  push       = var.push
 }
 
 build {
@@ -44,5 +51,17 @@ build {
   provisioner "file" {
     content     = "<!doctype html>\n<title>${var.greeting}</title>\n<h1>${var.greeting}</h1>\n<p>version <span id=\"version\">${bake.version}</span></p>\n"
     destination = "/var/www/html/index.html"
+  }
+
+  # bake's extension to Packer's format: the new image is booted as it
+  # will run (its own command, the recipe's supervisor) and checked before
+  # it is tagged or pushed. A failed check leaves no image behind.
+  verify {
+    inline  = ["nginx -t", "test -s /var/www/html/index.html"]
+    timeout = "1m"
+    http {
+      port     = 80
+      contains = "<span id=\"version\">${bake.version}</span>"
+    }
   }
 }
