@@ -45,7 +45,7 @@ type running struct {
 // the block are relative to the bake file, as bake's own provisioners'
 // are), reads its handshake line and connects.
 func start(ctx context.Context, p *Plugin, dir string) (*running, error) {
-	tmp, err := os.MkdirTemp("", "bake-packer-plugin-")
+	tmp, err := os.MkdirTemp(socketDir(), "bake-packer-plugin-")
 	if err != nil {
 		return nil, fmt.Errorf("start packer plugin %s: make its temp dir: %w", p.Path, err)
 	}
@@ -117,6 +117,15 @@ func start(ctx context.Context, p *Plugin, dir string) (*running, error) {
 		return nil, r.fail(fmt.Errorf("connect to packer plugin %s: %w", p.Path, err))
 	}
 	return r, nil
+}
+
+// socketDir is where the plugin's temp dir goes: TMPDIR, unless it is so
+// long that a unix socket path in it would pass the 108-byte limit.
+func socketDir() string {
+	if d := os.TempDir(); len(d) <= 48 {
+		return d
+	}
+	return "/tmp"
 }
 
 // parseHandshake reads "5|unix|/tmp/packer-plugin123" (Packer 1.x) or

@@ -139,18 +139,22 @@ func buildVars(source string) map[string]interface{} {
 	}
 }
 
-// notImplemented is Packer's placeholder for generated data a builder
-// does not provide (commonsteps.HttpAddrNotImplemented).
-const notImplemented = "ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER"
+// Packer's placeholders for generated data a builder does not provide
+// (the SDK's commonsteps).
+const (
+	httpAddrNotImplemented = "ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER"
+	httpIPNotImplemented   = "ERR_HTTP_IP_NOT_IMPLEMENTED_BY_BUILDER"
+	httpPortNotImplemented = "ERR_HTTP_PORT_NOT_IMPLEMENTED_BY_BUILDER"
+)
 
 // generatedData is what Packer's provision step hands a provisioner.
 func (p *Provisioner) generatedData(t *bake.Target) map[string]interface{} {
 	return map[string]interface{}{
 		"PackerRunUUID":  p.runUUID,
 		"ID":             t.Source,
-		"PackerHTTPAddr": notImplemented,
-		"PackerHTTPIP":   notImplemented,
-		"PackerHTTPPort": notImplemented,
+		"PackerHTTPAddr": httpAddrNotImplemented,
+		"PackerHTTPIP":   httpIPNotImplemented,
+		"PackerHTTPPort": httpPortNotImplemented,
 		"ConnType":       "bake",
 		"Host":           "",
 		"Port":           0,
