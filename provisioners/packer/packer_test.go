@@ -121,11 +121,15 @@ func writeBake(t *testing.T, body string) string {
 	return dir
 }
 
-func bakeFile(repo, provisioner string) string {
+func bakeFile(repo, provisioner string) string { return bakeFileWith(repo, "docker", provisioner) }
+
+// bakeFileWith is bakeFile with the source's communicator.
+func bakeFileWith(repo, communicator, provisioner string) string {
 	return fmt.Sprintf(`source "docker" "app" {
   image  = %q
   commit = true
   repository = %q
+  communicator = %q
 }
 
 build {
@@ -133,7 +137,7 @@ build {
 
 %s
 }
-`, baseImage, repo, provisioner)
+`, baseImage, repo, communicator, provisioner)
 }
 
 func events(t *testing.T, stdout string) []bake.Event {
@@ -264,24 +268,36 @@ func TestPackerShellCancel(t *testing.T) {
 	}
 }
 
+// at is "test.bake.hcl:LINE:" for the first line of the bake file
+// around block that holds text.
+func at(block, text string) string {
+	for i, l := range strings.Split(bakeFile("x", block), "\n") {
+		if strings.Contains(l, text) {
+			return fmt.Sprintf("test.bake.hcl:%d:", i+1)
+		}
+	}
+	panic("no line holds " + text)
+}
+
 func TestPackerConfigErrors(t *testing.T) {
 	needPackerAndDocker(t)
 	for _, tc := range []struct {
-		name, block string
-		want        []string
+		name, block, line string
+		want              []string
 	}{
 		{"unknown attribute", `  provisioner "packer.shell" {
     inline = ["true"]
     inlin = ["oops"]
-  }`, []string{`test.bake.hcl:12`, `"inlin"`}},
+  }`, "inlin =", []string{`"inlin"`}},
 		{"rejected by prepare", `  provisioner "packer.shell" {
     execute_command = "{{ .Path }}"
-  }`, []string{`test.bake.hcl:10`, "Packer provisioner shell", "Either a script file or inline script must be specified"}},
+  }`, "provisioner", []string{"Packer provisioner shell", "Either a script file or inline script must be specified"}},
 		{"no such provisioner", `  provisioner "no-such-provisioner" {
-  }`, []string{`test.bake.hcl:10`, `"no-such-provisioner"`}},
+  }`, "provisioner", []string{`"no-such-provisioner"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeBake(t, bakeFile("bake-test/packer-bad", tc.block))
+			tc.want = append(tc.want, at(tc.block, tc.line))
 			for _, cmd := range []string{"validate", "build"} {
 				r := bakeDir(t, context.Background(), dir, nil, cmd, ".")
 				if r.code != 2 {

@@ -24,12 +24,19 @@ func buildPlugin(t *testing.T) {
 	t.Setenv("PACKER_PLUGIN_PATH", dir)
 }
 
+// TestSDKPluginBakes runs the plugin over docker exec and over SSH.
 func TestSDKPluginBakes(t *testing.T) {
 	needPackerAndDocker(t)
 	buildPlugin(t)
-	repo, version := "bake-test/packer-sdk", uniq("v")
+	for _, communicator := range []string{"docker", "ssh"} {
+		t.Run(communicator, func(t *testing.T) { sdkPluginBakes(t, communicator) })
+	}
+}
+
+func sdkPluginBakes(t *testing.T, communicator string) {
+	repo, version := "bake-test/packer-sdk-"+communicator, uniq("v")
 	removeImage(t, repo+":"+version)
-	dir := writeBake(t, bakeFile(repo, `  provisioner "bakeecho" {
+	dir := writeBake(t, bakeFileWith(repo, communicator, `  provisioner "bakeecho" {
     message       = "hi"
     upload_dir    = "payload"
     download_file = "out.txt"
@@ -80,11 +87,12 @@ func TestSDKPluginErrors(t *testing.T) {
 		}
 	}
 
-	dir = writeBake(t, bakeFile("bake-test/packer-sdk-bad", `  provisioner "bakeecho" {
+	block := `  provisioner "bakeecho" {
     message = "forbidden"
-  }`))
+  }`
+	dir = writeBake(t, bakeFile("bake-test/packer-sdk-bad", block))
 	r = bakeDir(t, context.Background(), dir, nil, "validate", ".")
-	if r.code != 2 || !strings.Contains(r.stderr, "test.bake.hcl:10") || !strings.Contains(r.stderr, `must not be "forbidden"`) {
+	if r.code != 2 || !strings.Contains(r.stderr, at(block, "provisioner")) || !strings.Contains(r.stderr, `must not be "forbidden"`) {
 		t.Errorf("Prepare's rejection must be bad input at the block: %s", r)
 	}
 }
