@@ -83,27 +83,9 @@ func TestBlueGreen(t *testing.T) {
 	needCloud(t)
 	s := newService(t, "bluegreen", serviceOpts{via: viaListener, desired: 2})
 	deploy(t, s, "blue")
-	l := startLoad(t, s)
-	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
-	sum, err := rollTo(t, s, roll.BlueGreen, "green")
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Second)
-	l.Stop()
-	st := l.Stats()
-	t.Logf("load: %s", st)
-	if st.Failed != 0 {
-		t.Errorf("%d requests failed during the roll: %s", st.Failed, st)
-	}
-	if !st.allOn("green") || st.Versions["blue"] == 0 {
-		t.Errorf("traffic did not move from blue to green: %s", st)
-	}
+	sum, st := rollUnderLoad(t, s, roll.BlueGreen)
 	if sum.Cutover <= 0 || sum.Cutover > time.Second {
 		t.Errorf("cutover %s, want (0, 1s]", sum.Cutover)
-	}
-	if g := groupsOf(t, "bluegreen", true); len(g) != 1 || g[0] != sum.Group {
-		t.Errorf("groups left %v, want only %s", g, sum.Group)
 	}
 	benchRecord(t, roll.BlueGreen, st, sum, nil)
 }

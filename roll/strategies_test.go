@@ -15,12 +15,20 @@ import (
 	"github.com/bakehq/bake/roll"
 )
 
-// rollTest rolls a deployed blue service to green under load and checks
-// the outcome every strategy must have: zero failed requests, all traffic
-// ending on green, one group left.
+// rollTest deploys blue on a new service and rolls it to green under
+// load with rollUnderLoad's checks.
 func rollTest(t *testing.T, name, strategy string, o serviceOpts) {
 	s := newService(t, name, o)
 	deploy(t, s, "blue")
+	sum, st := rollUnderLoad(t, s, strategy)
+	benchRecord(t, strategy, st, sum, nil)
+}
+
+// rollUnderLoad rolls the deployed s from blue to green under load and
+// checks the outcome every strategy must have: zero failed requests, all
+// traffic ending on green, one group left.
+func rollUnderLoad(t *testing.T, s *service, strategy string) (*roll.Summary, stats) {
+	t.Helper()
 	l := startLoad(t, s)
 	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
 	sum, err := rollTo(t, s, strategy, "green")
@@ -37,10 +45,10 @@ func rollTest(t *testing.T, name, strategy string, o serviceOpts) {
 	if !st.allOn("green") || st.Versions["blue"] == 0 {
 		t.Errorf("traffic did not move from blue to green: %s", st)
 	}
-	if g := groupsOf(t, name, true); len(g) != 1 || g[0] != sum.Group {
+	if g := groupsOf(t, s.name, true); len(g) != 1 || g[0] != sum.Group {
 		t.Errorf("groups left %v, want only %s", g, sum.Group)
 	}
-	benchRecord(t, strategy, st, sum, nil)
+	return sum, st
 }
 
 // TestRoute53 shifts a service's weighted records 50/100 while clients
@@ -132,6 +140,32 @@ func TestRollbackAfterSwitch(t *testing.T) {
 	needCloud(t)
 	s := newService(t, "rollback", serviceOpts{via: viaListener, bgWindow: "60s", bgDelay: "60s"})
 	deploy(t, s, "blue")
+	b := rollThenBreak(t, s, 60*time.Second)
+	// Bounded by the health check window: one interval (500ms) and the
+	// rollback call, at 100 req/s, with slack for a loaded machine.
+	if b.failed > 300 {
+		t.Errorf("%d requests failed after green broke, want at most 300 (3s at 100 req/s)", b.failed)
+	}
+	benchRecord(t, "rollback", b.st, b.sum, map[string]any{"failed_after_break": b.failed, "break_to_blue_ms": b.took.Milliseconds()})
+	if b.sum.Rollback > time.Second {
+		t.Errorf("rollback call took %s, want under 1s", b.sum.Rollback)
+	}
+	waitFor(t, "green deleted", 30*time.Second, func() bool { return len(groupsOf(t, "rollback", true)) == 1 })
+}
+
+// broken is how a roll ended after green broke under load.
+type broken struct {
+	sum    *roll.Summary
+	st     stats
+	failed int           // requests that failed after the break
+	took   time.Duration // from the break to the roll's end
+}
+
+// rollThenBreak rolls the deployed s from blue to green under load,
+// breaks green's instances once all traffic is on them, and waits at most
+// within for the roll to roll back; traffic must then be back on blue.
+func rollThenBreak(t *testing.T, s *service, within time.Duration) broken {
+	t.Helper()
 	l := startLoad(t, s)
 	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
 	type result struct {
@@ -146,7 +180,7 @@ func TestRollbackAfterSwitch(t *testing.T) {
 	waitFor(t, "traffic on green", 90*time.Second, func() bool { return l.Stats().allOn("green") })
 	before := l.Stats().Failed
 	broke := time.Now()
-	for _, ip := range instanceIPs(t, "rollback", "green") {
+	for _, ip := range instanceIPs(t, s.name, "green") {
 		resp, err := http.Post("http://"+ip+"/_break", "text/plain", nil)
 		must(t, err)
 		resp.Body.Close()
@@ -154,8 +188,8 @@ func TestRollbackAfterSwitch(t *testing.T) {
 	var res result
 	select {
 	case res = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the roll did not roll back within 60s of green breaking")
+	case <-time.After(within):
+		t.Fatalf("the roll did not roll back within %s of green breaking", within)
 	}
 	took := time.Since(broke)
 	var rb interface{ RolledBack() bool }
@@ -164,19 +198,11 @@ func TestRollbackAfterSwitch(t *testing.T) {
 	}
 	waitFor(t, "traffic back on blue", 10*time.Second, func() bool { return l.Stats().allOn("blue") })
 	l.Stop()
-	st := l.Stats()
-	failed := st.Failed - before
-	t.Logf("load: %s; %d requests failed between green breaking and the rollback (%s later, rollback call %s)", st, failed, took.Round(time.Millisecond), res.sum.Rollback)
-	// Bounded by the health check window: one interval (500ms) and the
-	// rollback call, at 100 req/s, with slack for a loaded machine.
-	if failed > 300 {
-		t.Errorf("%d requests failed after green broke, want at most 300 (3s at 100 req/s)", failed)
-	}
-	benchRecord(t, "rollback", st, res.sum, map[string]any{"failed_after_break": failed, "break_to_blue_ms": took.Milliseconds()})
-	if res.sum.Rollback > time.Second {
-		t.Errorf("rollback call took %s, want under 1s", res.sum.Rollback)
-	}
-	waitFor(t, "green deleted", 30*time.Second, func() bool { return len(groupsOf(t, "rollback", true)) == 1 })
+	b := broken{sum: res.sum, st: l.Stats(), took: took}
+	b.failed = b.st.Failed - before
+	t.Logf("load: %s; %d requests failed between green breaking and the rollback (%s later, rollback call %s)",
+		b.st, b.failed, took.Round(time.Millisecond), res.sum.Rollback)
+	return b
 }
 
 // instanceIPs are the public (loopback) addresses of the in-service
