@@ -61,6 +61,7 @@ func start(ctx context.Context, p *Plugin, dir string) (*running, error) {
 		"PACKER_CACHE_DIR="+tmp,
 		"PACKER_LOG=",
 	)
+	dieWithParent(cmd)
 	r := &running{plugin: p, cmd: cmd, tmp: tmp, stderr: newTail(8 << 10), waited: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	stdout, err := cmd.StdoutPipe()

@@ -206,6 +206,9 @@ func (p *Provisioner) Provision(ctx context.Context, t *bake.Target) error {
 		run.Hint = fmt.Sprintf("packer provisioner %s (%s) says: %s", p.plugin.Name, p.plugin.From, msg)
 		return run
 	}
+	if said := strings.TrimSpace(u.errs.String()); said != "" {
+		msg += "\n--- the plugin's errors ---\n" + said
+	}
 	return fmt.Errorf("packer provisioner %s (%s): %s", p.plugin.Name, p.plugin.From, msg)
 }
 
