@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/semver"
@@ -35,8 +36,11 @@ type Plugin struct {
 	// Err is why the plugin could not describe itself; starting it fails
 	// with it.
 	Err error
-	// builtinOf is the packer executable whose built-in this is.
+	// builtinOf is the packer executable whose built-in this is; its
+	// Args are settled once, on first use (see startArgs).
 	builtinOf string
+	argsOnce  sync.Once
+	argsErr   error
 }
 
 // Search says where to look for plugins.

@@ -100,12 +100,12 @@ func startPlugin(ctx context.Context, p *Plugin, dir string) (*running, error) {
 	if p.Err != nil {
 		return nil, p.Err
 	}
-	if p.builtinOf != "" && p.Args == nil {
-		args, err := packerArgs(ctx, p.builtinOf, p.Name)
-		if err != nil {
-			return nil, err
+	if p.builtinOf != "" {
+		// Sources bake in parallel: the first to use it settles Args.
+		p.argsOnce.Do(func() { p.Args, p.argsErr = packerArgs(ctx, p.builtinOf, p.Name) })
+		if p.argsErr != nil {
+			return nil, p.argsErr
 		}
-		p.Args = args
 	}
 	return start(ctx, p, dir)
 }
