@@ -3,13 +3,17 @@ package packer
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/bakehq/bake/bake"
 )
 
 // writeExe writes an executable script.
@@ -145,5 +149,21 @@ func TestLocalPaths(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("localPaths = %v, want %v", got, want)
+	}
+}
+
+// TestPackerWithoutTheBuiltin: a packer that serves no such provisioner
+// is a clear error, not the SDK's panic.
+func TestPackerWithoutTheBuiltin(t *testing.T) {
+	t.Parallel()
+	packer, err := exec.LookPath("packer")
+	if err != nil {
+		t.Skip("packer not on PATH")
+	}
+	p := &Plugin{Name: "no-such", Path: packer, From: "built into " + packer, builtinOf: packer}
+	_, diags := New(context.Background(), p, bake.DecodeContext{Body: hcl.EmptyBody(), Dir: t.TempDir(),
+		Range: hcl.Range{Filename: "x.bake.hcl", Start: hcl.Pos{Line: 3, Column: 1}}})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "x.bake.hcl:3") || !strings.Contains(diags.Error(), "Could not load provisioner: no-such") {
+		t.Errorf("diags: %v", diags)
 	}
 }

@@ -155,10 +155,17 @@ func (r *running) fail(err error) error {
 	return r.withLog(err)
 }
 
-// withLog appends the tail of the plugin's stderr to err.
+// logLines is how many of the plugin's last log lines an error shows.
+const logLines = 6
+
+// withLog appends the last lines of the plugin's stderr to err.
 func (r *running) withLog(err error) error {
-	if tail := strings.TrimSpace(r.stderr.String()); tail != "" {
-		return fmt.Errorf("%w\n--- plugin log ---\n%s", err, tail)
+	lines := strings.Split(strings.TrimSpace(r.stderr.String()), "\n")
+	if len(lines) > logLines {
+		lines = lines[len(lines)-logLines:]
+	}
+	if tail := strings.Join(lines, "\n"); tail != "" {
+		return fmt.Errorf("%w\n--- the plugin's last log lines ---\n%s", err, tail)
 	}
 	return err
 }

@@ -78,6 +78,8 @@ func New(ctx context.Context, p *Plugin, dc bake.DecodeContext) (bake.Provisione
 		return nil, bad(err)
 	}
 	defer r.close()
+	// A plugin that hangs is killed at ctx's deadline, which ends the call.
+	defer context.AfterFunc(ctx, func() { r.close() })()
 	spec, err := configSpec(r)
 	if err != nil {
 		return nil, bad(r.withLog(err))
@@ -176,7 +178,12 @@ func (p *Provisioner) Provision(ctx context.Context, t *bake.Target) error {
 	}
 	defer r.close()
 	prov := r.provisioner()
-	if err := prov.Prepare(buildVars(t.Source), p.config); err != nil {
+	stop := context.AfterFunc(ctx, func() { r.close() }) // a hung Prepare
+	err = prov.Prepare(buildVars(t.Source), p.config)
+	if !stop() {
+		return fmt.Errorf("packer provisioner %s: %w", p.plugin.Name, ctx.Err())
+	}
+	if err != nil {
 		return bake.BadInputf("packer provisioner %s (%s) rejects the block: %w", p.plugin.Name, p.plugin.From, err)
 	}
 	u := newUI(t.Log)
