@@ -214,7 +214,7 @@ func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.
 
 // boot launches the instance from launch (the source AMI, or a checkpoint).
 func (b *Builder) boot(ctx context.Context, base bake.Base, launch string, log bake.Log) (bake.Machine, error) {
-	st := &state{cfg: b.cfg, cl: b.cl, api: b.cl.in(b.cl.region()), log: log, sourceAMI: base.Digest, launchAMI: launch, source: b.source,
+	st := &state{cfg: b.cfg, cl: b.cl, api: b.cl.in(b.cl.region()), log: log, b: b, sourceAMI: base.Digest, launchAMI: launch, source: b.source,
 		bakeID: strings.ReplaceAll(uuid.NewString(), "-", "")[:8]}
 	m := &machine{b: b, log: log, st: st}
 	err := m.run(ctx, bootSteps())
@@ -255,6 +255,9 @@ func (m *machine) run(ctx context.Context, steps []step) error {
 		if err != nil {
 			if ctx.Err() != nil && !bake.IsBadInput(err) {
 				err = fmt.Errorf("%w (%v)", context.Cause(ctx), err)
+			}
+			if strings.HasPrefix(err.Error(), s.name+" ") {
+				return err // "verify http :80/ ...": it names the step
 			}
 			return fmt.Errorf("%s: %w", s.name, err)
 		}

@@ -47,14 +47,14 @@ func runInstancesInput(s *state) *ec2.RunInstancesInput {
 		MinCount:     aws.Int32(1),
 		MaxCount:     aws.Int32(1),
 		KeyName:      aws.String(s.keyName),
-		ClientToken:  aws.String(s.cfg.runUUID + "-" + s.bakeID),
+		ClientToken:  aws.String(s.cfg.runUUID + "-" + s.bakeID), // a verify instance's bakeID differs
 		MetadataOptions: &types.InstanceMetadataOptionsRequest{
 			HttpTokens:              types.HttpTokensStateRequired,
 			HttpEndpoint:            types.InstanceMetadataEndpointStateEnabled,
 			HttpPutResponseHopLimit: aws.Int32(1),
 		},
 		TagSpecifications: []types.TagSpecification{
-			tagSpec(types.ResourceTypeInstance, map[string]string{"Name": "bake builder " + c.name}, c.RunTags, s.runTags()),
+			tagSpec(types.ResourceTypeInstance, map[string]string{"Name": s.instanceName()}, c.RunTags, s.runTags()),
 			tagSpec(types.ResourceTypeVolume, c.RunTags, s.runTags()),
 		},
 		InstanceInitiatedShutdownBehavior: types.ShutdownBehaviorTerminate,

@@ -31,6 +31,7 @@ func createSecurityGroup(ctx context.Context, s *state) error {
 		}
 		cidrs = []string{cidr}
 	}
+	s.cidrs = cidrs
 	name := s.resourceName()
 	in := &ec2.CreateSecurityGroupInput{
 		GroupName:         aws.String(name),

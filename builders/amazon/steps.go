@@ -27,9 +27,17 @@ type step struct {
 
 // bootSteps boot the source AMI and connect to it.
 func bootSteps() []step {
-	return []step{
+	return append([]step{
 		{name: "key pair", run: importKeyPair, undo: deleteKeyPair},
 		{name: "security group", run: createSecurityGroup, undo: deleteSecurityGroup},
+	}, instanceSteps()...)
+}
+
+// instanceSteps launch an instance of launchAMI with the key pair and
+// security group the state has, and connect to it: the build instance,
+// and the instance a verify block checks.
+func instanceSteps() []step {
+	return []step{
 		{name: "instance", run: runInstance, undo: terminateInstance},
 		{name: "instance running", run: waitRunning},
 		{name: "host keys", run: readHostKeys},
@@ -47,6 +55,7 @@ func captureSteps(c *Config) []step {
 		{name: "image", run: createImage, undo: deregisterImages, artifact: true},
 		{name: "image available", run: waitImage},
 		{name: "encrypt", run: encryptImage, undo: deregisterImages, artifact: true},
+		{name: "verify", run: verifyImage, undo: undoVerify},
 		{name: "copy", run: copyImages, undo: deregisterCopies, artifact: true},
 		{name: "deprecate", run: deprecateImages},
 	}
@@ -67,6 +76,8 @@ type state struct {
 	cl  *clients
 	api EC2 // the build region's
 	log bake.Log
+	// b runs the steps of a verify block's instance (its test hooks).
+	b *Builder
 
 	sourceAMI string
 	// launchAMI is what the instance boots from: sourceAMI, or a
@@ -80,7 +91,8 @@ type state struct {
 
 	key        *sshcomm.Key
 	keyName    string
-	groupID    string // the temporary security group, once made
+	groupID    string   // the temporary security group, once made
+	cidrs      []string // the sources it admits
 	instanceID string
 	instance   types.Instance
 	addr       string   // host:port of sshd
@@ -90,6 +102,12 @@ type state struct {
 	amiID     string
 	snapshots []string
 	copies    map[string]*regionCopy
+
+	// purpose is "" for the build instance, "verify" for the instance
+	// of the new AMI a verify block checks (verify.go).
+	purpose string
+	// verify is that instance's state, once started.
+	verify *state
 }
 
 type regionCopy struct {

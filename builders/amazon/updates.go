@@ -30,7 +30,7 @@ func (b *Builder) CheckUpdates(ctx context.Context, ami string, log bake.Log) (u
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, checkTimeout, fmt.Errorf("the update check of %s timed out after %s", ami, checkTimeout))
 	defer cancel()
-	st := &state{cfg: b.cfg, cl: b.cl, api: b.cl.in(b.cl.region()), log: log, sourceAMI: ami, launchAMI: ami, source: b.source,
+	st := &state{cfg: b.cfg, cl: b.cl, api: b.cl.in(b.cl.region()), log: log, b: b, sourceAMI: ami, launchAMI: ami, source: b.source,
 		bakeID: strings.ReplaceAll(uuid.NewString(), "-", "")[:8]}
 	m := &machine{b: b, log: log, st: st, throwaway: true}
 	defer func() {
