@@ -119,6 +119,35 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyInterrupted stops bake build (SIGINT) while a verify command
+// runs in the verify container: the container and the unverified image go,
+// and no tag is made.
+func TestVerifyInterrupted(t *testing.T) {
+	t.Parallel()
+	needDocker(t)
+	webFile, err := os.ReadFile(filepath.Join(repoRoot, "testdata/web/web.bake.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeBakeNamed(t, "web.bake.hcl", strings.Replace(string(webFile), `"nginx -t"`, `"echo verify-sleeping && sleep 60"`, 1))
+	repo := uniq("bake-e2e/web-verify-int")
+	version := uniq("interrupted")
+	removeImage(t, repo+":"+version)
+	r := interruptWhen(t, os.Interrupt, []string{"build", "--json", "--manifest", "", "--version", version, "-var", "repository=" + repo, "."}, dir,
+		func(out string) bool { return strings.Contains(out, "verify-sleeping") })
+	if r.code == 0 {
+		t.Fatalf("an interrupted bake exited 0: %s", r)
+	}
+	runs := runUUIDs(events(t, r.stdout))
+	if len(runs) != 1 {
+		t.Fatalf("runs %v: %s", runs, r)
+	}
+	assertNothingLeft(t, runs[0])
+	if _, err := docker.ImageInspect(context.Background(), repo+":"+version); !errdefs.IsNotFound(err) {
+		t.Errorf("%s:%s exists after an interrupted verify (err %v)", repo, version, err)
+	}
+}
+
 // writeBakeNamed writes body as name into a new temp dir and returns the dir.
 func writeBakeNamed(t *testing.T, name, body string) string {
 	t.Helper()
