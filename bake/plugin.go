@@ -40,6 +40,14 @@ type StepCache interface {
 	BootCached(ctx context.Context, base Base, key string, log Log) (Machine, error)
 }
 
+// Verifier is implemented by builders whose Capture boots the artifact
+// and runs ArtifactMeta.Verify before publishing it. A build with a
+// verify block is refused for a source whose builder is not one, rather
+// than baked unverified.
+type Verifier interface {
+	VerifiesArtifacts()
+}
+
 // ArtifactFinder is implemented by builders that can find an artifact
 // they made earlier from the same inputs, for bake build
 // --skip-unchanged: an image or AMI labelled with the fingerprint, in

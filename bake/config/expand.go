@@ -127,6 +127,10 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 		spec, d := v.Spec(ctx)
 		diags = append(diags, d...)
 		j.Verify = spec
+		if _, ok := builder.(bake.Verifier); !ok && !d.HasErrors() && builder != nil {
+			diags = append(diags, errorf(v.Range.Ptr(), "Source cannot be verified",
+				"source type %q cannot boot what it makes to verify it: give the verify block only = [...] or except = [\"%s\"]", src.Type, ref))
+		}
 	}
 	for _, chain := range b.PostProcessors {
 		var steps []bake.PostStep

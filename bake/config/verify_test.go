@@ -6,8 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/bakehq/bake/bake"
 )
+
+// VerifiesArtifacts makes the fake docker builder a bake.Verifier.
+func (*fakeBuilder) VerifiesArtifacts() {}
 
 // withVerify is base's build with verify added inside it.
 func withVerify(verify string) string {
@@ -56,6 +61,25 @@ func TestVerifyBlock(t *testing.T) {
 	js, err = jobs(t, Options{Path: write(t, map[string]string{"app.bake.hcl": withVerify("  verify {\n    only   = [\"docker.other\"]\n    inline = [\"true\"]\n  }")})})
 	if err != nil || js[0].Verify != nil {
 		t.Errorf("verify with only = another source: %+v, %v", js[0].Verify, err)
+	}
+}
+
+// A builder that cannot verify is refused, not baked unverified.
+func TestVerifyNeedsAVerifier(t *testing.T) {
+	t.Parallel()
+	c, err := Load(Options{Path: write(t, map[string]string{"app.bake.hcl": withVerify("  verify {\n    inline = [\"true\"]\n  }")})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugins := testPlugins()
+	docker := plugins.Builders["docker"]
+	plugins.Builders["docker"] = func(dc bake.DecodeContext) (bake.Builder, hcl.Diagnostics) {
+		b, d := docker(dc)
+		return struct{ bake.Builder }{b}, d
+	}
+	_, err = c.Jobs(ExpandOptions{Plugins: plugins, Version: "1", RunUUID: "r"})
+	if err == nil || !strings.Contains(err.Error(), `source type "docker" cannot boot what it makes to verify it`) || !strings.Contains(err.Error(), "app.bake.hcl:") {
+		t.Errorf("err = %v", err)
 	}
 }
 

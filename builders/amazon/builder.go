@@ -278,6 +278,9 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	m.captured = true
 	a := &bake.Artifact{BuilderType: Type, Extra: map[string]string{"region": m.b.cl.region()}}
 	if m.b.cfg.SkipCreateAMI {
+		if meta.Verify != nil {
+			log.Warn("skip_create_ami = true: no AMI is made, so the verify block has nothing to check")
+		}
 		log.Info("skip_create_ami = true: no AMI was made")
 		return a, nil
 	}

@@ -15,6 +15,9 @@ import (
 	"github.com/bakehq/bake/bake"
 )
 
+// VerifiesArtifacts: Capture runs the verify block (bake.Verifier).
+func (b *Builder) VerifiesArtifacts() {}
+
 // instanceName is the Name tag of the instance the state launches.
 func (s *state) instanceName() string {
 	if s.purpose == "verify" {

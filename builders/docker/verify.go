@@ -27,6 +27,9 @@ const LabelVerify = "dev.bake.verify"
 // runs on a fresh context so that Ctrl-C and timeouts still remove it.
 const verifyRemoveTimeout = time.Minute
 
+// VerifiesArtifacts: Capture runs the verify block (bake.Verifier).
+func (b *Builder) VerifiesArtifacts() {}
+
 // verifyName is the name of the container that verifies the image the
 // build container named build commits.
 func verifyName(build string) string { return build + "-verify" }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/errdefs"
 
@@ -145,6 +146,51 @@ func TestVerifyInterrupted(t *testing.T) {
 	assertNothingLeft(t, runs[0])
 	if _, err := docker.ImageInspect(context.Background(), repo+":"+version); !errdefs.IsNotFound(err) {
 		t.Errorf("%s:%s exists after an interrupted verify (err %v)", repo, version, err)
+	}
+}
+
+// TestVerifyCommandExits: an image whose command ends at once (the base's
+// bash, without a terminal) cannot serve; the failure says so with the
+// exit code, in seconds rather than at the timeout.
+func TestVerifyCommandExits(t *testing.T) {
+	t.Parallel()
+	needDocker(t)
+	repo := uniq("bake-e2e/verify-exits")
+	dir := writeBake(t, fmt.Sprintf(`
+source "docker" "exits" {
+  image      = %q
+  repository = %q
+}
+build {
+  sources = ["source.docker.exits"]
+  provisioner "shell" {
+    inline = ["echo hi > /hi.txt"]
+  }
+  verify {
+    timeout = "1m"
+    http {
+      port = 8080
+    }
+  }
+}
+`, baseImage, repo))
+	removeImage(t, repo+":v1")
+	start := time.Now()
+	r := runBake(t, dir, "build", "--json", "--manifest", "", "--version", "v1", ".")
+	if r.code != 1 {
+		t.Fatalf("exit code %d, want 1: %s", r.code, r)
+	}
+	if took := time.Since(start); took > 45*time.Second {
+		t.Errorf("the failure took %s: the exited container was not noticed", took)
+	}
+	for _, w := range []string{"verify http :8080/: want status 200", "exited with code", "must keep running for verify", "nothing was tagged or pushed"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr does not say %q:\n%s", w, r.stderr)
+		}
+	}
+	assertNothingLeft(t, runUUIDs(events(t, r.stdout))[0])
+	if _, err := docker.ImageInspect(context.Background(), repo+":v1"); !errdefs.IsNotFound(err) {
+		t.Errorf("%s:v1 exists after a failed verify (err %v)", repo, err)
 	}
 }
 
