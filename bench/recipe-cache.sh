@@ -13,7 +13,7 @@ work=$(mktemp -d /tmp/bake-bench-recipe-cache.XXXXXX)
 repo=bench/recipe-cache
 trap 'rm -rf "$work"; docker images --format "{{.Repository}}:{{.Tag}}" | grep "^$repo:" | xargs -r docker rmi -f >/dev/null 2>&1 || true' EXIT
 "$bake" build --manifest '' --version fill -var repository=$repo testdata/web >/dev/null 2>&1
-cold="$bake build --no-cache --manifest '' --version cold -var repository=$repo testdata/web"
+cold="$bake build --no-cache --manifest '' --version cold\$RANDOM -var repository=$repo testdata/web"
 warm="$bake build --manifest '' --version v\$RANDOM -var repository=$repo testdata/web"
 hyperfine --shell bash --style basic --runs "$runs" --export-json "$work/r.json" \
 	-n "cold (--no-cache)" "$cold" -n "re-bake, new version" "$warm" \
