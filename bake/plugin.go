@@ -262,4 +262,7 @@ type Plugins struct {
 	Builders       map[string]func(DecodeContext) (Builder, hcl.Diagnostics)
 	Provisioners   map[string]func(DecodeContext) (Provisioner, hcl.Diagnostics)
 	PostProcessors map[string]func(DecodeContext) (PostProcessor, hcl.Diagnostics)
+	// ProvisionerSearch says where provisioner plugins were looked for,
+	// for the error about a type nothing provides ("" when nowhere).
+	ProvisionerSearch string
 }

@@ -107,8 +107,12 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 		}
 		newProv, ok := o.Plugins.Provisioners[p.Type]
 		if !ok {
+			where := ""
+			if o.Plugins.ProvisionerSearch != "" {
+				where = fmt.Sprintf(", nor a Packer plugin in %s (install the plugin that provides it there, e.g. with `packer plugins install`)", o.Plugins.ProvisionerSearch)
+			}
 			diags = append(diags, errorf(p.TypeRange.Ptr(), "Unknown provisioner type",
-				"provisioner type %q is not one bake has; it has: %s", p.Type, strings.Join(sortedKeys(o.Plugins.Provisioners), ", ")))
+				"provisioner type %q is not one bake has%s; it has: %s", p.Type, where, strings.Join(provisionerTypes(o.Plugins.Provisioners), ", ")))
 			continue
 		}
 		prov, d := newProv(dc(p.Body, p.Range, p.Name()))
@@ -235,6 +239,21 @@ func (c *Config) jobNames() []string {
 			}
 			out = append(out, n)
 		}
+	}
+	return out
+}
+
+// provisionerTypes lists the types for a message: packer.NAME, the
+// explicit form of a Packer provisioner, is left out where NAME is there.
+func provisionerTypes[V any](m map[string]V) []string {
+	var out []string
+	for _, k := range sortedKeys(m) {
+		if name, ok := strings.CutPrefix(k, "packer."); ok {
+			if _, dup := m[name]; dup {
+				continue
+			}
+		}
+		out = append(out, k)
 	}
 	return out
 }

@@ -19,6 +19,7 @@ import (
 // plugins are the block types bake files can use; provisioner types bake
 // lacks come from the Packer plugins installed (provisioners/packer).
 func plugins() bake.Plugins {
+	search := packer.DefaultSearch()
 	return bake.Plugins{
 		Builders: map[string]func(bake.DecodeContext) (bake.Builder, hcl.Diagnostics){
 			"docker":    dockerbuilder.New,
@@ -28,7 +29,8 @@ func plugins() bake.Plugins {
 			"shell":  shell.New,
 			"recipe": recipe.New,
 			"file":   file.New,
-		}, packer.DefaultSearch()),
+		}, search),
+		ProvisionerSearch: search.String(),
 		PostProcessors: map[string]func(bake.DecodeContext) (bake.PostProcessor, hcl.Diagnostics){
 			"docker-tag":  dockerpp.NewTag,
 			"docker-push": dockerpp.NewPush,

@@ -293,7 +293,7 @@ func TestPackerConfigErrors(t *testing.T) {
     execute_command = "{{ .Path }}"
   }`, "provisioner", []string{"Packer provisioner shell", "Either a script file or inline script must be specified"}},
 		{"no such provisioner", `  provisioner "no-such-provisioner" {
-  }`, "provisioner", []string{`"no-such-provisioner"`}},
+  }`, "provisioner", []string{`"no-such-provisioner"`, "nor a Packer plugin in ", ".packer.d/plugins"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeBake(t, bakeFile("bake-test/packer-bad", tc.block))
