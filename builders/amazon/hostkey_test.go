@@ -46,7 +46,9 @@ func TestHostKeyMismatchRefused(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		out, code, err := c.sim.EC2.Exec(ctx, id, "sh", "-c", "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh")
+		out, code, err := c.sim.EC2.Exec(ctx, id, "sh", "-c", "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && "+
+			// systemd may still be busy booting on a loaded machine.
+			"for i in 1 2 3 4 5 6 7 8 9 10; do systemctl restart ssh && exit 0; sleep 1; done; exit 1")
 		if err != nil || code != 0 {
 			t.Errorf("replace the host keys of %s: %v (exit %d) %s", id, err, code, out)
 		}
