@@ -35,6 +35,9 @@ func TestCommands(t *testing.T) {
 				t.Errorf("inspect lacks %q: %s", w, r)
 			}
 		}
+		if r := runBake(t, repoRoot, "inspect", "testdata/web"); !strings.Contains(r.stdout, "provisioner recipe #1") || !strings.Contains(r.stdout, "verify (testdata/web/web.bake.hcl:") {
+			t.Errorf("inspect of testdata/web lacks its recipe or verify block: %s", r)
+		}
 	})
 	t.Run("fmt", func(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(repoRoot, "testdata", "*", "*.hcl"))

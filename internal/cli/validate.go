@@ -84,6 +84,9 @@ func newInspectCmd(st Streams) *cobra.Command {
 				for _, p := range b.Provisioners {
 					fmt.Fprintf(w, "    %s\n", p.Name())
 				}
+				if b.Verify != nil {
+					fmt.Fprintf(w, "    verify (%s:%d)\n", b.Verify.Range.Filename, b.Verify.Range.Start.Line)
+				}
 				for _, chain := range b.PostProcessors {
 					var names []string
 					for _, p := range chain {
