@@ -140,6 +140,9 @@ func verifyHTTP(ctx, parent context.Context, h HTTPCheck, t VerifyTarget, log Lo
 	}
 	url := "http://" + addr + h.path()
 	client := &http.Client{
+		// Straight to the artifact: an HTTP_PROXY meant for the internet
+		// must not stand between bake and a fresh instance's address.
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
 		Timeout:       5 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
