@@ -319,14 +319,19 @@ func (m *machine) Destroy(ctx context.Context) error {
 		}
 		return nil
 	}
+	return m.undoSteps(ctx, func(s step) bool { return !(s.artifact && m.captured) })
+}
+
+// undoSteps undoes the started steps that want says to, last first.
+// Each undo gets its own deadline, so that a slow termination does not
+// leave the key pair and security group no time.
+func (m *machine) undoSteps(ctx context.Context, want func(step) bool) error {
 	var errs []error
 	for i := len(m.started) - 1; i >= 0; i-- {
 		s := m.started[i]
-		if s.undo == nil || (s.artifact && m.captured) {
+		if s.undo == nil || !want(s) {
 			continue
 		}
-		// Each undo gets its own deadline, so that a slow termination
-		// does not leave the key pair and security group no time.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
 		err := s.undo(uctx, m.st)
 		cancel()

@@ -95,21 +95,9 @@ func verifyImage(ctx context.Context, s *state) (err error) {
 // the instance), each with a fresh deadline, even with --on-error=abort:
 // the AMI it checked is what a failed bake keeps.
 func (m *machine) undo(ctx context.Context) error {
-	var errs []error
-	for i := len(m.started) - 1; i >= 0; i-- {
-		s := m.started[i]
-		if s.undo == nil {
-			continue
-		}
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
-		err := s.undo(uctx, m.st)
-		cancel()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("undo %s: %w", s.name, err))
-		}
-	}
+	err := m.undoSteps(ctx, func(step) bool { return true })
 	m.started = nil
-	return errors.Join(errs...)
+	return err
 }
 
 // undoVerify terminates a verify instance that verifyImage could not

@@ -9,8 +9,8 @@ import (
 	simec2 "github.com/bakehq/bake/sim/ec2"
 )
 
-// StartSim serves a local cloud made with opts (Addr defaults to a free
-// loopback port) until the test ends, then closes it, which removes the
+// StartSim serves a local cloud made with opts (Addr and DNSAddr default
+// to free loopback ports) until the test ends, then closes it, which removes the
 // containers of its own runtime. It skips the test with -short, without
 // a Docker engine, or without the sim's Debian image.
 func StartSim(t testing.TB, opts sim.Options) *sim.Sim {
@@ -30,6 +30,11 @@ func StartSim(t testing.TB, opts sim.Options) *sim.Sim {
 	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.DNSAddr == "" {
+		// Not the fixed default: test packages run at once, each with
+		// its own sim.
+		opts.DNSAddr = "127.0.0.1:0"
 	}
 	s, err := sim.New(ctx, opts)
 	if err != nil {
