@@ -27,9 +27,21 @@ demo: build base-image
 test: vet base-image
 	$(GO) test $(TESTFLAGS) ./...
 
-# A short fuzz run of the bake-file parser (go test -fuzz takes one target).
+# A short run of every fuzz target (go test -fuzz takes one at a time):
+# the parsers of bake files, recipes, roll services, registry challenges,
+# console output, apt output, ssh command lines, Packer plugin handshakes
+# and the sim's codecs.
+FUZZTIME ?= 20s
+FUZZ = ./bake/config:FuzzLoad ./recipes:FuzzParseFile ./roll:FuzzParse \
+	./images:FuzzParseChallenge ./images:FuzzParseUpdates ./builders/amazon:FuzzParseFingerprints \
+	./communicators/ssh:FuzzCommandLine ./sim/core:FuzzDecodeQuery ./sim/core:FuzzDecodeXML \
+	./sim/route53:FuzzChangeRecord ./sim/route53/dnsserver:FuzzResolve ./sim/elbv2/proxy:FuzzParseMatcher \
+	./provisioners/packer:FuzzParseHandshake
 fuzz:
-	$(GO) test ./bake/config -run '^$$' -fuzz FuzzLoad -fuzztime 30s
+	@set -e; for t in $(FUZZ); do \
+		echo "== fuzz $$t"; \
+		ROLL_SKIP_SIM=1 $(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME); \
+	done
 
 # Benchmarks against the peers, figures into docs/BENCHMARKS.md.
 bench: build base-image

@@ -167,3 +167,20 @@ func TestPackerWithoutTheBuiltin(t *testing.T) {
 		t.Errorf("diags: %v", diags)
 	}
 }
+
+// FuzzParseHandshake: a plugin's first line is untrusted input; whatever
+// it is, bake gets an address it can dial or an error, never a panic.
+func FuzzParseHandshake(f *testing.F) {
+	for _, s := range []string{"5|unix|/tmp/packer-plugin1", "5|0|unix|/tmp/x", "5|tcp|127.0.0.1:10000", "4|unix|/x", "||", "5|udp|x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		n, a, err := parseHandshake(line)
+		if err == nil && (n != "unix" && n != "tcp" || strings.Contains(a, "|")) {
+			t.Errorf("parseHandshake(%q) = %q, %q with no error", line, n, a)
+		}
+		if err != nil && err.Error() == "" {
+			t.Errorf("parseHandshake(%q): empty error", line)
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bakehq/bake/bake"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	packerrpc "github.com/hashicorp/packer-plugin-sdk/rpc"
 )
@@ -35,7 +36,7 @@ type running struct {
 	cmd    *exec.Cmd
 	tmp    string // the plugin's TMPDIR and PACKER_CACHE_DIR, removed on close
 	client *packerrpc.Client
-	stderr *tailBuffer
+	stderr *bake.Tail
 	waited chan struct{}
 	once   sync.Once
 	err    error
@@ -62,7 +63,7 @@ func start(ctx context.Context, p *Plugin, dir string) (*running, error) {
 		"PACKER_LOG=",
 	)
 	dieWithParent(cmd)
-	r := &running{plugin: p, cmd: cmd, tmp: tmp, stderr: newTail(8 << 10), waited: make(chan struct{})}
+	r := &running{plugin: p, cmd: cmd, tmp: tmp, stderr: bake.NewTail(8 << 10), waited: make(chan struct{})}
 	cmd.Stderr = r.stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -194,29 +195,4 @@ func (r *running) close() error {
 		}
 	})
 	return r.err
-}
-
-// tailBuffer keeps the last n bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	n   int
-	buf []byte
-}
-
-func newTail(n int) *tailBuffer { return &tailBuffer{n: n} }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.n {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.n:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

@@ -15,11 +15,11 @@ type ui struct {
 	log    bake.Log
 	stdout *bake.LineWriter
 	stderr *bake.LineWriter
-	errs   *tailBuffer // what the plugin reported as errors, for the failure
+	errs   *bake.Tail // what the plugin reported as errors, for the failure
 }
 
 func newUI(log bake.Log) *ui {
-	return &ui{log: log, stdout: log.Stdout(), stderr: log.Stderr(), errs: newTail(bake.TailBytes)}
+	return &ui{log: log, stdout: log.Stdout(), stderr: log.Stderr(), errs: bake.NewTail(bake.TailBytes)}
 }
 
 func (u *ui) Ask(q string) (string, error) {
