@@ -36,9 +36,15 @@ func bakeRun(t *testing.T, args ...string) result {
 // pipeline does before it rolls by channel.
 func promote(t *testing.T, version, channel string) {
 	t.Helper()
-	r := bakeRun(t, "promote", bakeName, version, "--kind", "amazon-ebs", "--region", "us-east-1", "--channel", channel)
+	promoteName(t, bakeName, version, channel)
+}
+
+// promoteName is promote of the AMIs of the bake name.
+func promoteName(t *testing.T, name, version, channel string) {
+	t.Helper()
+	r := bakeRun(t, "promote", name, version, "--kind", "amazon-ebs", "--region", "us-east-1", "--channel", channel)
 	if r.code != 0 {
-		t.Fatalf("bake promote %s %s --channel %s: %s", bakeName, version, channel, r)
+		t.Fatalf("bake promote %s %s --channel %s: %s", name, version, channel, r)
 	}
 }
 

@@ -58,6 +58,7 @@ var (
 	cloud   *simCloud
 	rollBin string
 	bakeBin string // bake, for bake promote before roll --channel
+	appBin  string // the test app, for bakes of it
 	binErr  string
 	repo    string
 )
@@ -156,6 +157,7 @@ func needCloud(t *testing.T) {
 // systemd image, labelled for cleanup.
 func buildImages(ctx context.Context, dc *client.Client, dir, tag string) (map[string]string, error) {
 	bin := filepath.Join(dir, "app")
+	appBin = bin
 	cmd := exec.Command("go", "build", "-o", bin, "./testdata/app")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -258,7 +260,7 @@ func startCloud(ctx context.Context, images map[string]string, logPath string) (
 	for v, ref := range images {
 		amis["roll-"+v] = ref
 	}
-	e, err := simec2.New(ctx, srv, simec2.Options{DebianImage: "-", AMIs: amis})
+	e, err := simec2.New(ctx, srv, simec2.Options{DebianImage: simec2.DefaultDebianImage, AMIs: amis})
 	if err != nil {
 		return fail(err)
 	}
