@@ -95,7 +95,7 @@ func CheckUpdates(ctx context.Context, api ContainerAPI, ref, runUUID string) (u
 	defer func() {
 		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer ccancel()
-		if rerr := api.ContainerRemove(cctx, c.ID, container.RemoveOptions{Force: true}); rerr != nil {
+		if rerr := api.ContainerRemove(cctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("remove update-check container %s: %w", c.ID[:12], rerr))
 		}
 	}()
