@@ -126,6 +126,8 @@ type expandOptions struct {
 // load is one failed candidate.
 func expandBakes(root string, dirs []string, o expandOptions) []*candidate {
 	var out []*candidate
+	// Once: finding Packer plugins runs each multi-component plugin.
+	pl := plugins()
 	for _, dir := range dirs {
 		show, err := filepath.Rel(root, dir)
 		if err != nil || show == "." {
@@ -134,7 +136,7 @@ func expandBakes(root string, dirs []string, o expandOptions) []*candidate {
 		cfg, err := config.Load(config.Options{Path: dir, Env: os.Environ()})
 		var jobs []*bake.Job
 		if err == nil {
-			jobs, err = cfg.Jobs(config.ExpandOptions{Plugins: plugins(), Version: o.version, BuildTime: o.buildTime, RunUUID: o.runUUID})
+			jobs, err = cfg.Jobs(config.ExpandOptions{Plugins: pl, Version: o.version, BuildTime: o.buildTime, RunUUID: o.runUUID})
 			if err != nil {
 				err = bake.BadInput(errors.New(bake.NewRedactor(cfg.Secrets()).String(err.Error())))
 			}
