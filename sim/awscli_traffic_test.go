@@ -173,6 +173,35 @@ func testELBv2WithCLI(t *testing.T, s *sim.Sim, aws *awsCLI) {
 	}
 	aws.ok("elbv2", "modify-listener", "--listener-arn", lnArn, "--default-actions", "Type=forward,TargetGroupArn="+tgArn)
 
+	// Listener rules: a host rule forwarding to the second group, by weight.
+	rule := aws.ok("elbv2", "create-rule", "--listener-arn", lnArn, "--priority", "10",
+		"--conditions", `[{"Field":"host-header","HostHeaderConfig":{"Values":["api.cli.test","*.api.cli.test"]}}]`,
+		"--actions", `[{"Type":"forward","ForwardConfig":{"TargetGroups":[{"TargetGroupArn":"`+tgArn+`","Weight":0},{"TargetGroupArn":"`+tg2+`","Weight":1}]}}]`)
+	ruleArn := str(rule, "Rules", 0, "RuleArn")
+	if str(rule, "Rules", 0, "Priority") != "10" || str(rule, "Rules", 0, "Conditions", 0, "Values", 1) != "*.api.cli.test" {
+		t.Fatalf("create-rule = %v", rule)
+	}
+	aws.fails("PriorityInUse", "elbv2", "create-rule", "--listener-arn", lnArn, "--priority", "10",
+		"--conditions", "Field=path-pattern,Values=/x", "--actions", "Type=forward,TargetGroupArn="+tgArn)
+	aws.fails("ValidationError", "elbv2", "create-rule", "--listener-arn", lnArn, "--priority", "11",
+		"--conditions", "Field=http-request-method,Values=GET", "--actions", "Type=forward,TargetGroupArn="+tgArn)
+	rules := aws.ok("elbv2", "describe-rules", "--listener-arn", lnArn)
+	if length(rules, "Rules") != 2 || str(rules, "Rules", 0, "RuleArn") != ruleArn || str(rules, "Rules", 1, "Priority") != "default" {
+		t.Fatalf("describe-rules = %v", rules)
+	}
+	if got := str(aws.ok("elbv2", "describe-rules", "--rule-arns", ruleArn), "Rules", 0, "RuleArn"); got != ruleArn {
+		t.Fatalf("describe-rules --rule-arns = %v", got)
+	}
+	aws.fails("OperationNotPermitted", "elbv2", "delete-rule", "--rule-arn", str(rules, "Rules", 1, "RuleArn"))
+	aws.fails("ResourceInUse", "elbv2", "delete-target-group", "--target-group-arn", tg2)
+	mr := aws.ok("elbv2", "modify-rule", "--rule-arn", ruleArn, "--conditions", "Field=path-pattern,Values=/api/*",
+		"--actions", "Type=forward,TargetGroupArn="+tgArn)
+	if str(mr, "Rules", 0, "Conditions", 0, "Field") != "path-pattern" || str(mr, "Rules", 0, "Actions", 0, "TargetGroupArn") != tgArn {
+		t.Fatalf("modify-rule = %v", mr)
+	}
+	aws.ok("elbv2", "delete-rule", "--rule-arn", ruleArn)
+	aws.fails("RuleNotFound", "elbv2", "describe-rules", "--rule-arns", ruleArn)
+
 	// Tags.
 	aws.ok("elbv2", "add-tags", "--resource-arns", lbArn, tgArn, "--tags", "Key=env,Value=test")
 	aws.ok("elbv2", "remove-tags", "--resource-arns", lbArn, "--tag-keys", "team")

@@ -61,6 +61,7 @@ type ELBv2 struct {
 	lbs       map[string]*loadBalancer // by ARN
 	tgs       map[string]*targetGroup
 	listeners map[string]*listener
+	rules     map[string]*listenerRule // by ARN; default rules are the listeners'
 	tags      map[string][]types.Tag
 
 	stop chan struct{} // ends the sweeper
@@ -99,6 +100,7 @@ func New(cfg Config) (*ELBv2, *core.Service, error) {
 		lbs:       map[string]*loadBalancer{},
 		tgs:       map[string]*targetGroup{},
 		listeners: map[string]*listener{},
+		rules:     map[string]*listenerRule{},
 		tags:      map[string][]types.Tag{},
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -132,7 +134,10 @@ func (e *ELBv2) register(svc *core.Service) {
 	core.Handle(svc, "DescribeListeners", e.describeListeners)
 	core.Handle(svc, "ModifyListener", e.modifyListener)
 	core.Handle(svc, "DeleteListener", e.deleteListener)
+	core.Handle(svc, "CreateRule", e.createRule)
 	core.Handle(svc, "DescribeRules", e.describeRules)
+	core.Handle(svc, "ModifyRule", e.modifyRule)
+	core.Handle(svc, "DeleteRule", e.deleteRule)
 	core.Handle(svc, "AddTags", e.addTags)
 	core.Handle(svc, "RemoveTags", e.removeTags)
 	core.Handle(svc, "DescribeTags", e.describeTags)
@@ -231,6 +236,7 @@ type saved struct {
 	LoadBalancers map[string]*loadBalancer
 	TargetGroups  map[string]*targetGroup
 	Listeners     map[string]*listener
+	Rules         map[string]*listenerRule
 	Tags          map[string][]types.Tag
 }
 
@@ -238,7 +244,7 @@ const stateName = "elbv2"
 
 // save persists the state (a no-op without --state). Called with e.mu held.
 func (e *ELBv2) save() {
-	err := e.cfg.Server.Store().Save(stateName, saved{e.lbs, e.tgs, e.listeners, e.tags})
+	err := e.cfg.Server.Store().Save(stateName, saved{e.lbs, e.tgs, e.listeners, e.rules, e.tags})
 	if err != nil {
 		e.log.Warn("persist elbv2 state", "err", err)
 	}
@@ -258,6 +264,9 @@ func (e *ELBv2) restore() error {
 	}
 	if s.Listeners != nil {
 		e.listeners = s.Listeners
+	}
+	if s.Rules != nil {
+		e.rules = s.Rules
 	}
 	if s.Tags != nil {
 		e.tags = s.Tags
@@ -291,6 +300,16 @@ func (e *ELBv2) restore() error {
 			return fmt.Errorf("restore listener %s: %w", arn, err)
 		}
 		l.proxy = p
+	}
+	for arn, r := range e.rules {
+		if e.listeners[r.Listener] == nil {
+			delete(e.rules, arn)
+		}
+	}
+	for arn, l := range e.listeners {
+		if err := e.applyRules(l); err != nil {
+			return fmt.Errorf("restore the rules of listener %s: %s", arn, err)
+		}
 	}
 	return nil
 }
@@ -382,8 +401,13 @@ func (e *ELBv2) exists(arn string) error {
 			return nil
 		}
 		return errListenerNotFound()
+	case strings.Contains(arn, ":listener-rule/"):
+		if e.rules[arn] != nil {
+			return nil
+		}
+		return errRuleNotFound()
 	}
-	return core.Invalid("'%s' is not a valid load balancer, target group or listener ARN", arn)
+	return core.Invalid("'%s' is not a valid load balancer, target group, listener or rule ARN", arn)
 }
 
 func checkTags(tags []types.Tag) error {

@@ -253,6 +253,9 @@ func (e *ELBv2) modifyListener(ctx context.Context, _ *core.Request, in *elb.Mod
 		}
 		l.proxy = p
 		next.Port = aws.Int32(port)
+		if err := e.applyRules(l); err != nil {
+			return nil, err
+		}
 	} else {
 		l.proxy.SetForward(fwd) // one atomic swap: no request fails across it
 	}
@@ -291,43 +294,7 @@ func (e *ELBv2) deleteListener(ctx context.Context, _ *core.Request, in *elb.Del
 	}
 	delete(e.listeners, arn)
 	delete(e.tags, arn)
+	e.dropRules(arn)
 	e.save()
 	return &elb.DeleteListenerOutput{}, nil
-}
-
-// describeRules shows each listener's default rule: the sim's listeners
-// have no other rules.
-func (e *ELBv2) describeRules(_ context.Context, _ *core.Request, in *elb.DescribeRulesInput) (*elb.DescribeRulesOutput, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := &elb.DescribeRulesOutput{Rules: []types.Rule{}}
-	rule := func(l *listener) types.Rule {
-		return types.Rule{
-			RuleArn:    aws.String(strings.Replace(aws.ToString(l.L.ListenerArn), ":listener/", ":listener-rule/", 1) + "/default"),
-			Priority:   aws.String("default"),
-			IsDefault:  aws.Bool(true),
-			Actions:    l.L.DefaultActions,
-			Conditions: []types.RuleCondition{},
-		}
-	}
-	switch {
-	case in.ListenerArn != nil:
-		l := e.listeners[*in.ListenerArn]
-		if l == nil {
-			return nil, errListenerNotFound()
-		}
-		out.Rules = append(out.Rules, rule(l))
-	case len(in.RuleArns) > 0:
-		for _, ra := range in.RuleArns {
-			la := strings.TrimSuffix(strings.Replace(ra, ":listener-rule/", ":listener/", 1), "/default")
-			l := e.listeners[la]
-			if l == nil {
-				return nil, core.Errorf("RuleNotFound", "One or more rules not found")
-			}
-			out.Rules = append(out.Rules, rule(l))
-		}
-	default:
-		return nil, core.Invalid("You must specify either listener ARN or rule ARNs")
-	}
-	return out, nil
 }

@@ -209,6 +209,7 @@ func (e *ELBv2) deleteLoadBalancer(ctx context.Context, _ *core.Request, in *elb
 			}
 			delete(e.listeners, larn)
 			delete(e.tags, larn)
+			e.dropRules(larn)
 		}
 	}
 	delete(e.lbs, arn)

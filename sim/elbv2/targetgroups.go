@@ -241,6 +241,19 @@ func (e *ELBv2) lbsOf(tgArn string) []string {
 			}
 		}
 	}
+	for _, r := range e.rules {
+		l := e.listeners[r.Listener]
+		if l == nil {
+			continue
+		}
+		for _, a := range forwardGroups(r.R.Actions) {
+			lb := aws.ToString(l.L.LoadBalancerArn)
+			if a == tgArn && !seen[lb] {
+				seen[lb] = true
+				out = append(out, lb)
+			}
+		}
+	}
 	sort.Strings(out)
 	return out
 }

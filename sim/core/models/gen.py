@@ -31,7 +31,8 @@ OPS = {
         DescribeTargetGroups ModifyTargetGroup DeleteTargetGroup CreateListener DescribeListeners
         ModifyListener DeleteListener RegisterTargets DeregisterTargets DescribeTargetHealth AddTags
         RemoveTags DescribeTags DescribeTargetGroupAttributes ModifyTargetGroupAttributes
-        DescribeLoadBalancerAttributes ModifyLoadBalancerAttributes DescribeRules""",
+        DescribeLoadBalancerAttributes ModifyLoadBalancerAttributes DescribeRules CreateRule ModifyRule
+        DeleteRule""",
     "route53": """CreateHostedZone ListHostedZones ListHostedZonesByName GetHostedZone DeleteHostedZone
         ChangeResourceRecordSets ListResourceRecordSets GetChange""",
     "ssm": """PutParameter GetParameter GetParameters GetParametersByPath DeleteParameter DeleteParameters

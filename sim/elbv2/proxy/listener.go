@@ -30,8 +30,9 @@ type Listener struct {
 	srv  *http.Server
 	port string
 
-	mu  sync.Mutex // serialises SetForward and Close
-	fwd atomic.Pointer[forward]
+	mu    sync.Mutex // serialises SetForward, SetRules and Close
+	fwd   atomic.Pointer[forward]
+	rules atomic.Pointer[[]rule] // in priority order, tried before fwd
 }
 
 type forward struct {
@@ -76,6 +77,7 @@ func Listen(addr string, fwd []Weighted) (*Listener, error) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	l := &Listener{ln: ln, port: port}
 	l.fwd.Store(&forward{})
+	l.rules.Store(&[]rule{})
 	l.SetForward(fwd)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -96,7 +98,7 @@ func Listen(addr string, fwd []Weighted) (*Listener, error) {
 	}
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mb := l.pick()
+			mb := l.route(r).pick()
 			if mb == nil {
 				elbError(w, http.StatusServiceUnavailable, "Service Temporarily Unavailable")
 				return
@@ -119,6 +121,11 @@ func (l *Listener) Addr() string { return l.ln.Addr().String() }
 func (l *Listener) SetForward(fwd []Weighted) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.fwd.Swap(newForward(fwd)).release()
+}
+
+// newForward makes a forward action and counts it as a user of its groups.
+func newForward(fwd []Weighted) *forward {
 	next := &forward{}
 	for _, w := range fwd {
 		if w.Group == nil {
@@ -128,15 +135,18 @@ func (l *Listener) SetForward(fwd []Weighted) {
 		next.total += max(w.Weight, 0)
 		w.Group.use(+1)
 	}
-	old := l.fwd.Swap(next)
-	for _, w := range old.groups {
+	return next
+}
+
+// release stops counting f as a user of its groups.
+func (f *forward) release() {
+	for _, w := range f.groups {
 		w.Group.use(-1)
 	}
 }
 
 // pick chooses a target group by weight, then a healthy member of it.
-func (l *Listener) pick() *member {
-	f := l.fwd.Load()
+func (f *forward) pick() *member {
 	if f.total <= 0 {
 		return nil
 	}
@@ -158,6 +168,7 @@ func (l *Listener) pick() *member {
 func (l *Listener) Close(ctx context.Context) error {
 	err := l.srv.Shutdown(ctx)
 	l.SetForward(nil)
+	l.SetRules(nil)
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("close listener %s: %w", l.Addr(), err)
 	}
