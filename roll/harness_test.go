@@ -357,7 +357,8 @@ func errorsJoin(errs ...error) error {
 const (
 	viaListener    = "listener"
 	viaDNS         = "route53"
-	viaTargetGroup = "target_group" // one target group, the colours attached in turn
+	viaTargetGroup = "target_group"  // one target group, the colours attached in turn
+	viaRule        = "listener_rule" // a host-header rule of a listener shared with other services (serviceOpts.shared)
 )
 
 // service is a test service: its traffic layer made in the sim, its
@@ -369,6 +370,8 @@ type service struct {
 	record string   // route53
 	tgs    []string
 	lis    []string
+	host   string // the Host header the load sends, when not ""
+	rule   string // viaRule: the service's listener rule
 }
 
 // serviceOpts shape the .roll.hcl of a test service.
@@ -379,6 +382,12 @@ type serviceOpts struct {
 	bgWindow string // post_promotion_window
 	bgDelay  string // scale_down_delay
 	wait     string // health wait_timeout
+
+	// viaRule: the shared listener, the host the service's rule matches
+	// and the rule's priority.
+	shared   *sharedListener
+	host     string
+	priority int32
 }
 
 // newService makes the launch template, load balancer(s), target groups
@@ -415,6 +424,9 @@ func newService(t *testing.T, name string, o serviceOpts) *service {
 	nLB := 1
 	if o.via == viaDNS {
 		nLB = 2
+	}
+	if o.via == viaRule {
+		nLB = 0 // the shared listener's load balancer; the rule is made below
 	}
 	var dnsNames []string
 	for i := 0; i < nLB; i++ {
@@ -455,8 +467,17 @@ func newService(t *testing.T, name string, o serviceOpts) *service {
 		s.lis = append(s.lis, aws.ToString(lo.Listeners[0].ListenerArn))
 		s.lbIP = append(s.lbIP, lookupA(t, aws.ToString(lbo.LoadBalancers[0].DNSName)))
 	}
+	if o.via == viaRule {
+		s.newRule(t, o)
+	}
 	var traffic string
-	if o.via == viaDNS {
+	if o.via == viaRule {
+		traffic = fmt.Sprintf(`
+  traffic {
+    listener_rule = %q
+    target_groups = [%q, %q]
+  }`, s.rule, s.tgs[0], s.tgs[1])
+	} else if o.via == viaDNS {
 		zone := name + ".test"
 		zo, err := c.r53.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{Name: aws.String(zone), CallerReference: aws.String(name)})
 		must(t, err)
@@ -518,6 +539,73 @@ func newService(t *testing.T, name string, o serviceOpts) *service {
 	must(t, os.WriteFile(s.file, []byte(hcl), 0o644))
 	t.Cleanup(func() { cleanupService(t, name) })
 	return s
+}
+
+// sharedListener is one ALB listener that several test services share,
+// each through its own host-header rule. Its default action forwards to a
+// target group with no targets: a request no rule matches gets a 503.
+type sharedListener struct {
+	arn string
+	ip  string
+}
+
+// newSharedListener makes the load balancer, empty default target group
+// and listener on port 80 that services made with viaRule share.
+func newSharedListener(t *testing.T, name string) *sharedListener {
+	t.Helper()
+	ctx := context.Background()
+	c := cloud
+	subnets, err := c.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	must(t, err)
+	var subnetIDs []string
+	for _, s := range subnets.Subnets {
+		subnetIDs = append(subnetIDs, aws.ToString(s.SubnetId))
+	}
+	lbo, err := c.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String(name), Subnets: subnetIDs})
+	must(t, err)
+	lbArn := aws.ToString(lbo.LoadBalancers[0].LoadBalancerArn)
+	t.Cleanup(func() {
+		c.elb.DeleteLoadBalancer(context.Background(), &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lbArn)})
+	})
+	tgo, err := c.elb.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String(name + "-none"), Protocol: "HTTP",
+		Port: aws.Int32(80), VpcId: subnets.Subnets[0].VpcId})
+	must(t, err)
+	lo, err := c.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lbArn), Protocol: "HTTP", Port: aws.Int32(80),
+		DefaultActions: []elbtypes.Action{{Type: "forward", TargetGroupArn: tgo.TargetGroups[0].TargetGroupArn}}})
+	must(t, err)
+	return &sharedListener{arn: aws.ToString(lo.Listeners[0].ListenerArn), ip: lookupA(t, aws.ToString(lbo.LoadBalancers[0].DNSName))}
+}
+
+// newRule makes the service's two target groups and its host-header rule
+// on the shared listener, forwarding all to the first group.
+func (s *service) newRule(t *testing.T, o serviceOpts) {
+	t.Helper()
+	ctx := context.Background()
+	vpc, err := cloud.ec2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	must(t, err)
+	for j := 0; j < 2; j++ {
+		tgo, err := cloud.elb.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
+			Name: aws.String(fmt.Sprintf("%s-%c", s.name, 'a'+j)), Protocol: "HTTP", Port: aws.Int32(80), VpcId: vpc.Subnets[0].VpcId,
+			HealthCheckPath: aws.String("/health"), HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2),
+			HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2),
+		})
+		must(t, err)
+		arn := aws.ToString(tgo.TargetGroups[0].TargetGroupArn)
+		_, err = cloud.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(arn),
+			Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}})
+		must(t, err)
+		s.tgs = append(s.tgs, arn)
+	}
+	ro, err := cloud.elb.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: aws.String(o.shared.arn), Priority: aws.Int32(o.priority),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("host-header"), Values: []string{o.host}}},
+		Actions: []elbtypes.Action{{Type: "forward", ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: []elbtypes.TargetGroupTuple{
+			{TargetGroupArn: aws.String(s.tgs[0]), Weight: aws.Int32(100)}, {TargetGroupArn: aws.String(s.tgs[1]), Weight: aws.Int32(0)}}}}},
+	})
+	must(t, err)
+	s.rule = aws.ToString(ro.Rules[0].RuleArn)
+	s.lis = append(s.lis, o.shared.arn)
+	s.lbIP = append(s.lbIP, o.shared.ip)
+	s.host = o.host
 }
 
 // cleanupService deletes the service's groups (whatever a failed test
@@ -640,7 +728,15 @@ func startLoad(t *testing.T, s *service) *load {
 					target = s.lbIP[0]
 				}
 				t0 := time.Now()
-				resp, err := hc.Get("http://" + target + "/")
+				req, err := http.NewRequest(http.MethodGet, "http://"+target+"/", nil)
+				if err != nil {
+					l.fail(err.Error())
+					continue
+				}
+				if s.host != "" {
+					req.Host = s.host
+				}
+				resp, err := hc.Do(req)
 				if err != nil {
 					l.fail(err.Error())
 					continue

@@ -40,12 +40,15 @@ type Service struct {
 }
 
 // Traffic is how clients reach the service: an ALB listener forwarding to
-// two target groups (Listener, TargetGroups), Route53 weighted records
+// two target groups (Listener, TargetGroups), a rule of a shared ALB
+// listener forwarding to two target groups (ListenerRule, TargetGroups),
+// Route53 weighted records
 // over one load balancer per colour (Route53), or one target group that
 // each colour's group is attached to in turn (TargetGroup).
 type Traffic struct {
 	Listener     string
-	TargetGroups []string // exactly two for a listener
+	ListenerRule string   // a non-default rule of a listener shared with other services
+	TargetGroups []string // exactly two for a listener or a listener rule
 	Route53      *Route53Traffic
 	TargetGroup  string // the single target group; no weights, so no canary or route53
 }
@@ -127,6 +130,7 @@ type capacityBlock struct {
 
 type trafficBlock struct {
 	Listener     string        `hcl:"listener,optional"`
+	ListenerRule string        `hcl:"listener_rule,optional"`
 	TargetGroups []string      `hcl:"target_groups,optional"`
 	TargetGroup  string        `hcl:"target_group,optional"`
 	Route53      *route53Block `hcl:"route53,block"`
@@ -267,10 +271,20 @@ func (b *serviceBlock) service() (*Service, hcl.Diagnostics) {
 		bad("Missing launch template", "launch_template names the launch template roll makes new versions of")
 	}
 	if b.Traffic == nil {
-		bad("Missing traffic block", "say how clients reach the service: traffic { listener = ARN, target_groups = [A, B] }, traffic { target_group = ARN } or traffic { route53 { ... } }")
+		bad("Missing traffic block", "say how clients reach the service: traffic { listener = ARN, target_groups = [A, B] }, traffic { listener_rule = ARN, target_groups = [A, B] }, traffic { target_group = ARN } or traffic { route53 { ... } }")
 	} else {
 		t := b.Traffic
+		badT := func(summary, format string, args ...any) {
+			r := t.DefRange
+			diags = append(diags, config.Errorf(&r, summary, format, args...))
+		}
 		switch {
+		case t.ListenerRule != "" && (t.Listener != "" || t.TargetGroup != "" || t.Route53 != nil):
+			badT("Conflicting traffic", "listener_rule (a rule of a listener shared with other services) goes with target_groups alone: remove listener, target_group and route53, or remove listener_rule")
+		case t.ListenerRule != "" && (len(t.TargetGroups) != 2 || t.TargetGroups[0] == t.TargetGroups[1]):
+			badT("Two target groups needed", "target_groups must list two different target groups the listener rule forwards to, one per colour; have %d", len(t.TargetGroups))
+		case t.ListenerRule != "":
+			s.Traffic.ListenerRule, s.Traffic.TargetGroups = t.ListenerRule, t.TargetGroups
 		case t.TargetGroup != "" && (t.Route53 != nil || t.Listener != "" || len(t.TargetGroups) > 0):
 			bad("Conflicting traffic", "target_group (one target group the colours are attached to in turn) goes alone: remove listener, target_groups and route53, or remove target_group")
 		case t.TargetGroup != "":

@@ -51,6 +51,9 @@ func TestParseErrors(t *testing.T) {
 		{"target group and listener", "service \"web\" {\n" + strings.Replace(lt, "  traffic {\n", "  traffic {\n    target_group = \"t\"\n", 1) + "}\n", "", []string{"web.roll.hcl:1:1", "Conflicting traffic", "target_group", "goes alone"}},
 		{"target group and route53", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    target_group = \"t\"\n    route53 {\n      zone_id = \"Z1\"\n      record = \"www.example.com\"\n    }\n  }\n  health {\n    path = \"/health\"\n  }\n}\n", "", []string{"Conflicting traffic"}},
 		{"target group without health path", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    target_group = \"t\"\n  }\n}\n", "", []string{"web.roll.hcl:1:1", "Missing health path", "health.path is required", "traffic.target_group"}},
+		{"listener rule and listener", "service \"web\" {\n" + strings.Replace(lt, "  traffic {\n", "  traffic {\n    listener_rule = \"r\"\n", 1) + "}\n", "", []string{"web.roll.hcl:3:3", "Conflicting traffic", "listener_rule", "remove listener"}},
+		{"listener rule and target group", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    listener_rule = \"r\"\n    target_group = \"t\"\n  }\n}\n", "", []string{"web.roll.hcl:3:3", "Conflicting traffic"}},
+		{"listener rule one target group", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    listener_rule = \"r\"\n    target_groups = [\"a\"]\n  }\n}\n", "", []string{"web.roll.hcl:3:3", "Two target groups needed", "listener rule"}},
 		{"route53 one lb", "service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    route53 {\n      zone_id = \"Z1\"\n      record = \"www.example.com\"\n      load_balancer \"a\" {\n        dns_name = \"x\"\n        target_group = \"t\"\n      }\n    }\n  }\n}\n", "", []string{"Route53 needs two load balancers"}},
 	}
 	for _, tt := range tests {
@@ -94,6 +97,19 @@ func TestParseSingleTargetGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Traffic.TargetGroup != "tg-1" || s.Traffic.Listener != "" || len(s.Traffic.TargetGroups) != 0 || s.Traffic.Route53 != nil {
+		t.Errorf("traffic %+v", s.Traffic)
+	}
+}
+
+// TestParseListenerRule: traffic { listener_rule, target_groups } is a
+// service behind one rule of a shared listener.
+func TestParseListenerRule(t *testing.T) {
+	t.Parallel()
+	s, err := roll.Parse("x.roll.hcl", []byte("service \"web\" {\n  launch_template = \"web\"\n  traffic {\n    listener_rule = \"r-1\"\n    target_groups = [\"a\", \"b\"]\n  }\n}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Traffic.ListenerRule != "r-1" || s.Traffic.Listener != "" || len(s.Traffic.TargetGroups) != 2 || s.Traffic.TargetGroup != "" || s.Traffic.Route53 != nil {
 		t.Errorf("traffic %+v", s.Traffic)
 	}
 }

@@ -36,6 +36,10 @@ func newRouter(s *Service, c Clients, log bake.Log) router {
 			wait: s.Health.WaitTimeout, every: s.Health.Interval, log: log}
 	}
 	sl := s.slots()
+	if r := s.Traffic.ListenerRule; r != "" {
+		api, _ := c.LoadBalancers.(RuleAPI)
+		return &ruleRouter{api: api, lbs: c.LoadBalancers, arn: r, slots: sl}
+	}
 	return &listenerRouter{api: c.LoadBalancers, arn: s.Traffic.Listener, slots: sl}
 }
 
@@ -156,6 +160,131 @@ func (l *listenerRouter) Check(ctx context.Context) error {
 		if !found && len(tg.LoadBalancerArns) > 0 {
 			return bake.BadInputf("target group %s is used by another load balancer than listener %s's", aws.ToString(tg.TargetGroupArn), l.arn)
 		}
+	}
+	return nil
+}
+
+// RuleAPI is what the rule router calls of ELBv2 besides LoadBalancerAPI.
+type RuleAPI interface {
+	DescribeRules(context.Context, *elb.DescribeRulesInput, ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+	ModifyRule(context.Context, *elb.ModifyRuleInput, ...func(*elb.Options)) (*elb.ModifyRuleOutput, error)
+}
+
+// ruleRouter is a rule of an ALB listener shared with other services (one
+// rule per service, matching its host or path), forwarding to the two
+// slots' target groups by weight. Only the rule's actions change; its
+// conditions, priority and the listener's other rules are left alone.
+type ruleRouter struct {
+	api   RuleAPI // nil when the client cannot call DescribeRules/ModifyRule
+	lbs   LoadBalancerAPI
+	arn   string
+	slots [2]slot
+}
+
+func (r *ruleRouter) String() string { return "listener rule " + r.arn }
+
+func (r *ruleRouter) rule(ctx context.Context) (elbtypes.Rule, error) {
+	if r.api == nil {
+		return elbtypes.Rule{}, fmt.Errorf("describe listener rule %s: the ELBv2 client cannot call DescribeRules and ModifyRule", r.arn)
+	}
+	out, err := r.api.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{r.arn}})
+	if err != nil {
+		if apiCode(err) == "RuleNotFound" || apiCode(err) == "ValidationError" {
+			return elbtypes.Rule{}, bake.BadInputf("listener rule %s does not exist: check traffic.listener_rule in the service file (%s)", r.arn, apiCode(err))
+		}
+		return elbtypes.Rule{}, fmt.Errorf("describe listener rule %s: %w", r.arn, err)
+	}
+	if len(out.Rules) != 1 {
+		return elbtypes.Rule{}, bake.BadInputf("listener rule %s does not exist: check traffic.listener_rule in the service file", r.arn)
+	}
+	return out.Rules[0], nil
+}
+
+func (r *ruleRouter) Weights(ctx context.Context) (map[string]int, error) {
+	ru, err := r.rule(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, total := forwardWeights(ru.Actions)
+	out := map[string]int{}
+	for _, sl := range r.slots {
+		if total > 0 {
+			out[sl.Name] = raw[sl.TargetGroup] * 100 / total
+		} else {
+			out[sl.Name] = 0
+		}
+	}
+	return out, nil
+}
+
+// forwardWeights sums the weight of each target group actions forward to.
+func forwardWeights(actions []elbtypes.Action) (map[string]int, int) {
+	raw, total := map[string]int{}, 0
+	for _, a := range actions {
+		if a.Type != elbtypes.ActionTypeEnumForward {
+			continue
+		}
+		if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				raw[aws.ToString(tg.TargetGroupArn)] += int(aws.ToInt32(tg.Weight))
+				total += int(aws.ToInt32(tg.Weight))
+			}
+		} else if a.TargetGroupArn != nil {
+			raw[*a.TargetGroupArn]++
+			total++
+		}
+	}
+	return raw, total
+}
+
+func (r *ruleRouter) Set(ctx context.Context, w map[string]int) error {
+	if r.api == nil {
+		return fmt.Errorf("forward listener rule %s: the ELBv2 client cannot call ModifyRule", r.arn)
+	}
+	var tgs []elbtypes.TargetGroupTuple
+	for _, sl := range r.slots {
+		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: aws.String(sl.TargetGroup), Weight: aws.Int32(int32(w[sl.Name]))})
+	}
+	_, err := r.api.ModifyRule(ctx, &elb.ModifyRuleInput{
+		RuleArn: aws.String(r.arn),
+		Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
+			TargetGroups: tgs,
+		}}},
+	})
+	if err != nil {
+		return fmt.Errorf("forward listener rule %s %s: %w", r.arn, weightString(w), err)
+	}
+	return nil
+}
+
+// Check: the rule exists, is not a listener's default rule, forwards only
+// to the service's target groups, and both groups exist.
+func (r *ruleRouter) Check(ctx context.Context) error {
+	ru, err := r.rule(ctx)
+	if err != nil {
+		return err
+	}
+	if aws.ToBool(ru.IsDefault) {
+		return bake.BadInputf("listener rule %s is a listener's default rule: roll moves a default rule through its listener, so set traffic.listener to the listener's ARN instead of traffic.listener_rule", r.arn)
+	}
+	ours := map[string]bool{r.slots[0].TargetGroup: true, r.slots[1].TargetGroup: true}
+	raw, _ := forwardWeights(ru.Actions)
+	for arn := range raw {
+		if !ours[arn] {
+			return bake.BadInputf("listener rule %s does not belong to the service: it forwards to target group %s, which is not one of its target_groups %s; point traffic.listener_rule at the service's rule",
+				r.arn, arn, strings.Join([]string{r.slots[0].TargetGroup, r.slots[1].TargetGroup}, ", "))
+		}
+	}
+	for _, a := range ru.Actions {
+		if a.Type != elbtypes.ActionTypeEnumForward {
+			return bake.BadInputf("listener rule %s has a %s action: roll moves rules that only forward to the service's target_groups", r.arn, a.Type)
+		}
+	}
+	if _, err := r.lbs.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{r.slots[0].TargetGroup, r.slots[1].TargetGroup}}); err != nil {
+		if apiCode(err) == "TargetGroupNotFound" {
+			return bake.BadInputf("a target group of the service does not exist (%s): check traffic.target_groups", err)
+		}
+		return fmt.Errorf("describe target groups of %s: %w", r.arn, err)
 	}
 	return nil
 }
