@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/bakehq/bake/sim/core"
 )
 
 func fwd(tg *string) []types.Action {
@@ -205,4 +207,34 @@ func TestListenerRuleBadInput(t *testing.T) {
 	// Deleting the load balancer takes the listener and its rules.
 	do(e.c.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: lb.LoadBalancerArn})).must(t)
 	do(e.c.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn})).must(t)
+}
+
+func TestRulesPersistAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	e := newEnv(t, &core.Store{Dir: dir})
+	a := e.newApp(t, "i-aaaa")
+	lb := e.lb(t, ctx, "keeprules")
+	none, tg := e.tg(t, ctx, "none"), e.tg(t, ctx, "hosted")
+	do(e.c.RegisterTargets(ctx, &elb.RegisterTargetsInput{TargetGroupArn: tg.TargetGroupArn,
+		Targets: []types.TargetDescription{{Id: aws.String("i-aaaa"), Port: aws.Int32(a.port())}}})).must(t)
+	ln := do(e.c.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancerArn, Port: aws.Int32(8080),
+		Protocol: types.ProtocolEnumHttp, DefaultActions: fwd(none.TargetGroupArn)})).must(t).Listeners[0]
+	rule := do(e.c.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: ln.ListenerArn, Priority: aws.Int32(7),
+		Conditions: hostIs("h.test"), Actions: fwd(tg.TargetGroupArn)})).must(t).Rules[0]
+	if err := e.srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	e2 := newEnv(t, &core.Store{Dir: dir})
+	e2.ec2.instances["i-aaaa"] = "127.0.0.1"
+	rules := do(e2.c.DescribeRules(ctx, &elb.DescribeRulesInput{ListenerArn: ln.ListenerArn})).must(t).Rules
+	if len(rules) != 2 || aws.ToString(rules[0].RuleArn) != aws.ToString(rule.RuleArn) || aws.ToString(rules[0].Priority) != "7" {
+		t.Fatalf("restored rules %+v", rules)
+	}
+	e2.waitHealth(t, ctx, aws.ToString(tg.TargetGroupArn), "i-aaaa", types.TargetHealthStateEnumHealthy)
+	if got := getHost(t, net.JoinHostPort(e2.resolve(t, aws.ToString(lb.DNSName)), "8080"), "h.test", "/"); got != "i-aaaa" {
+		t.Errorf("restored rule routed to %q", got)
+	}
 }

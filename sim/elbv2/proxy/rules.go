@@ -24,11 +24,21 @@ type rule struct {
 	fwd   *forward
 }
 
-// pattern is one condition value. Without wildcards it is a plain compare.
+// pattern is one condition value, sorted by the cheapest way to match it:
+// a plain compare, a suffix (*.example.com), a prefix (/api/*) or a glob.
 type pattern struct {
 	s    string
-	glob bool
+	kind patternKind
 }
+
+type patternKind uint8
+
+const (
+	exact patternKind = iota
+	suffix
+	prefix
+	glob
+)
 
 func compile(values []string, fold bool) []pattern {
 	out := make([]pattern, 0, len(values))
@@ -36,14 +46,28 @@ func compile(values []string, fold bool) []pattern {
 		if fold {
 			v = strings.ToLower(v)
 		}
-		out = append(out, pattern{s: v, glob: strings.ContainsAny(v, "*?")})
+		p := pattern{s: v, kind: glob}
+		switch n := strings.Count(v, "*") + strings.Count(v, "?"); {
+		case n == 0:
+			p.kind = exact
+		case n == 1 && v[0] == '*':
+			p.s, p.kind = v[1:], suffix
+		case n == 1 && v[len(v)-1] == '*':
+			p.s, p.kind = v[:len(v)-1], prefix
+		}
+		out = append(out, p)
 	}
 	return out
 }
 
 func (p pattern) match(s string) bool {
-	if !p.glob {
+	switch p.kind {
+	case exact:
 		return p.s == s
+	case suffix:
+		return strings.HasSuffix(s, p.s)
+	case prefix:
+		return strings.HasPrefix(s, p.s)
 	}
 	return globMatch(p.s, s)
 }
