@@ -81,6 +81,31 @@ func TestListenerRule(t *testing.T) {
 	}
 }
 
+// TestListenerRuleRolling replaces the instances of a service behind a
+// rule of a shared listener with no failed request on its host.
+func TestListenerRuleRolling(t *testing.T) {
+	t.Parallel()
+	needCloud(t)
+	shared := newSharedListener(t, "sharedroll")
+	s := newService(t, "ruleroll", serviceOpts{via: viaRule, shared: shared, host: "roll.test", priority: 5, desired: 2})
+	deploy(t, s, "blue")
+	l := startLoad(t, s)
+	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
+	if _, err := rollTo(t, s, roll.Rolling, "green"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // the last old instance drains
+	l.Stop()
+	st := l.Stats()
+	t.Logf("load: %s", st)
+	if st.Failed != 0 {
+		t.Errorf("%d requests failed during the rolling replacement: %s", st.Failed, st)
+	}
+	if !st.allOn("green") {
+		t.Errorf("traffic did not end on green: %s", st)
+	}
+}
+
 // TestListenerRuleBadInput: a rule that does not exist, a listener's
 // default rule and another service's rule are refused before anything
 // changes.
