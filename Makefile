@@ -36,7 +36,7 @@ FUZZ = ./bake/config:FuzzLoad ./recipes:FuzzParseFile ./roll:FuzzParse \
 	./images:FuzzParseChallenge ./images:FuzzParseUpdates ./builders/amazon:FuzzParseFingerprints \
 	./communicators/ssh:FuzzCommandLine ./sim/core:FuzzDecodeQuery ./sim/core:FuzzDecodeXML \
 	./sim/route53:FuzzChangeRecord ./sim/route53/dnsserver:FuzzResolve ./sim/elbv2/proxy:FuzzParseMatcher \
-	./provisioners/packer:FuzzParseHandshake
+	./provisioners/packer:FuzzParseHandshake ./sim/elbv2/proxy:FuzzGlobMatch
 fuzz:
 	@set -e; for t in $(FUZZ); do \
 		echo "== fuzz $$t"; \

@@ -74,45 +74,11 @@ func (l *listenerRouter) Weights(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw := map[string]int{}
-	for _, a := range ln.DefaultActions {
-		if a.Type != elbtypes.ActionTypeEnumForward {
-			continue
-		}
-		if a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) > 0 {
-			for _, tg := range a.ForwardConfig.TargetGroups {
-				raw[aws.ToString(tg.TargetGroupArn)] += int(aws.ToInt32(tg.Weight))
-			}
-		} else if a.TargetGroupArn != nil {
-			raw[*a.TargetGroupArn] += 1
-		}
-	}
-	total := 0
-	for _, w := range raw {
-		total += w
-	}
-	out := map[string]int{}
-	for _, sl := range l.slots {
-		if total > 0 {
-			out[sl.Name] = raw[sl.TargetGroup] * 100 / total
-		} else {
-			out[sl.Name] = 0
-		}
-	}
-	return out, nil
+	return slotWeights(ln.DefaultActions, l.slots), nil
 }
 
 func (l *listenerRouter) Set(ctx context.Context, w map[string]int) error {
-	var tgs []elbtypes.TargetGroupTuple
-	for _, sl := range l.slots {
-		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: aws.String(sl.TargetGroup), Weight: aws.Int32(int32(w[sl.Name]))})
-	}
-	_, err := l.api.ModifyListener(ctx, &elb.ModifyListenerInput{
-		ListenerArn: aws.String(l.arn),
-		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
-			TargetGroups: tgs,
-		}}},
-	})
+	_, err := l.api.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(l.arn), DefaultActions: forwardTo(l.slots, w)})
 	if err != nil {
 		return fmt.Errorf("forward listener %s %s: %w", l.arn, weightString(w), err)
 	}
@@ -126,22 +92,9 @@ func (l *listenerRouter) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ours := map[string]bool{l.slots[0].TargetGroup: true, l.slots[1].TargetGroup: true}
-	for _, a := range ln.DefaultActions {
-		var arns []string
-		if a.ForwardConfig != nil {
-			for _, tg := range a.ForwardConfig.TargetGroups {
-				arns = append(arns, aws.ToString(tg.TargetGroupArn))
-			}
-		} else if a.TargetGroupArn != nil {
-			arns = append(arns, *a.TargetGroupArn)
-		}
-		for _, arn := range arns {
-			if !ours[arn] {
-				return bake.BadInputf("listener %s does not belong to the service: it forwards to target group %s, which is not one of its target_groups %s; point traffic.listener at the service's listener",
-					l.arn, arn, strings.Join([]string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}, ", "))
-			}
-		}
+	if arn := foreignTargetGroup(ln.DefaultActions, l.slots); arn != "" {
+		return bake.BadInputf("listener %s does not belong to the service: it forwards to target group %s, which is not one of its target_groups %s; point traffic.listener at the service's listener",
+			l.arn, arn, strings.Join([]string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}, ", "))
 	}
 	out, err := l.api.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}})
 	if err != nil {
@@ -205,19 +158,11 @@ func (r *ruleRouter) Weights(ctx context.Context) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, total := forwardWeights(ru.Actions)
-	out := map[string]int{}
-	for _, sl := range r.slots {
-		if total > 0 {
-			out[sl.Name] = raw[sl.TargetGroup] * 100 / total
-		} else {
-			out[sl.Name] = 0
-		}
-	}
-	return out, nil
+	return slotWeights(ru.Actions, r.slots), nil
 }
 
-// forwardWeights sums the weight of each target group actions forward to.
+// forwardWeights sums the weight of each target group actions forward to
+// (a plain forward to one group counts 1).
 func forwardWeights(actions []elbtypes.Action) (map[string]int, int) {
 	raw, total := map[string]int{}, 0
 	for _, a := range actions {
@@ -237,20 +182,55 @@ func forwardWeights(actions []elbtypes.Action) (map[string]int, int) {
 	return raw, total
 }
 
+// slotWeights is each slot's share in percent of what actions forward.
+func slotWeights(actions []elbtypes.Action, slots [2]slot) map[string]int {
+	raw, total := forwardWeights(actions)
+	out := map[string]int{}
+	for _, sl := range slots {
+		out[sl.Name] = 0
+		if total > 0 {
+			out[sl.Name] = raw[sl.TargetGroup] * 100 / total
+		}
+	}
+	return out
+}
+
+// foreignTargetGroup is a target group actions forward to that is not
+// one of the slots', or "".
+func foreignTargetGroup(actions []elbtypes.Action, slots [2]slot) string {
+	for _, a := range actions {
+		var arns []string
+		if a.ForwardConfig != nil {
+			for _, tg := range a.ForwardConfig.TargetGroups {
+				arns = append(arns, aws.ToString(tg.TargetGroupArn))
+			}
+		} else if a.TargetGroupArn != nil {
+			arns = append(arns, *a.TargetGroupArn)
+		}
+		for _, arn := range arns {
+			if arn != slots[0].TargetGroup && arn != slots[1].TargetGroup {
+				return arn
+			}
+		}
+	}
+	return ""
+}
+
+// forwardTo is the one forward action that gives each slot's target
+// group its weight in w; both groups stay in it, the idle one at 0.
+func forwardTo(slots [2]slot, w map[string]int) []elbtypes.Action {
+	var tgs []elbtypes.TargetGroupTuple
+	for _, sl := range slots {
+		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: aws.String(sl.TargetGroup), Weight: aws.Int32(int32(w[sl.Name]))})
+	}
+	return []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{TargetGroups: tgs}}}
+}
+
 func (r *ruleRouter) Set(ctx context.Context, w map[string]int) error {
 	if r.api == nil {
 		return fmt.Errorf("forward listener rule %s: the ELBv2 client cannot call ModifyRule", r.arn)
 	}
-	var tgs []elbtypes.TargetGroupTuple
-	for _, sl := range r.slots {
-		tgs = append(tgs, elbtypes.TargetGroupTuple{TargetGroupArn: aws.String(sl.TargetGroup), Weight: aws.Int32(int32(w[sl.Name]))})
-	}
-	_, err := r.api.ModifyRule(ctx, &elb.ModifyRuleInput{
-		RuleArn: aws.String(r.arn),
-		Actions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
-			TargetGroups: tgs,
-		}}},
-	})
+	_, err := r.api.ModifyRule(ctx, &elb.ModifyRuleInput{RuleArn: aws.String(r.arn), Actions: forwardTo(r.slots, w)})
 	if err != nil {
 		return fmt.Errorf("forward listener rule %s %s: %w", r.arn, weightString(w), err)
 	}
@@ -267,13 +247,9 @@ func (r *ruleRouter) Check(ctx context.Context) error {
 	if aws.ToBool(ru.IsDefault) {
 		return bake.BadInputf("listener rule %s is a listener's default rule: roll moves a default rule through its listener, so set traffic.listener to the listener's ARN instead of traffic.listener_rule", r.arn)
 	}
-	ours := map[string]bool{r.slots[0].TargetGroup: true, r.slots[1].TargetGroup: true}
-	raw, _ := forwardWeights(ru.Actions)
-	for arn := range raw {
-		if !ours[arn] {
-			return bake.BadInputf("listener rule %s does not belong to the service: it forwards to target group %s, which is not one of its target_groups %s; point traffic.listener_rule at the service's rule",
-				r.arn, arn, strings.Join([]string{r.slots[0].TargetGroup, r.slots[1].TargetGroup}, ", "))
-		}
+	if arn := foreignTargetGroup(ru.Actions, r.slots); arn != "" {
+		return bake.BadInputf("listener rule %s does not belong to the service: it forwards to target group %s, which is not one of its target_groups %s; point traffic.listener_rule at the service's rule",
+			r.arn, arn, strings.Join([]string{r.slots[0].TargetGroup, r.slots[1].TargetGroup}, ", "))
 	}
 	for _, a := range ru.Actions {
 		if a.Type != elbtypes.ActionTypeEnumForward {
