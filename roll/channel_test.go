@@ -87,23 +87,35 @@ func TestPromoteThenRollByChannel(t *testing.T) {
 		t.Errorf("roll --channel nope: %s", r)
 	}
 
-	l := startLoad(t, s)
-	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
-	r = run(t, "--service", s.file, "--strategy", "bluegreen", "--channel", "prod")
-	time.Sleep(time.Second)
-	l.Stop()
-	st := l.Stats()
-	t.Logf("roll --channel prod: %s\nload: %s", r, st)
-	if r.code != 0 || !strings.Contains(r.stdout+r.stderr, cloud.amis["green"]) {
-		t.Fatalf("roll --channel prod: %s", r)
-	}
-	if st.Failed != 0 {
-		t.Errorf("%d requests failed during the roll: %s", st.Failed, st)
-	}
-	if !st.allOn("green") || st.Versions["blue"] == 0 {
-		t.Errorf("traffic did not move from blue to green: %s", st)
+	r = rollBinUnderLoad(t, s, "green", "--service", s.file, "--strategy", "bluegreen", "--channel", "prod")
+	if !strings.Contains(r.stdout+r.stderr, cloud.amis["green"]) {
+		t.Errorf("roll --channel prod does not name green's AMI: %s", r)
 	}
 	if g := groupsOf(t, "channel", true); len(g) != 1 {
 		t.Errorf("groups left %v, want one", g)
 	}
+}
+
+// rollBinUnderLoad runs the roll binary with args on the deployed s
+// under load, and checks it succeeded with no failed request and moved
+// all traffic from blue to version.
+func rollBinUnderLoad(t *testing.T, s *service, version string, args ...string) result {
+	t.Helper()
+	l := startLoad(t, s)
+	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
+	r := run(t, args...)
+	time.Sleep(time.Second)
+	l.Stop()
+	st := l.Stats()
+	t.Logf("roll %v: %s\nload: %s", args, r, st)
+	if r.code != 0 {
+		t.Fatalf("roll %v: %s", args, r)
+	}
+	if st.Failed != 0 {
+		t.Errorf("%d requests failed during the roll: %s", st.Failed, st)
+	}
+	if !st.allOn(version) || st.Versions["blue"] == 0 {
+		t.Errorf("traffic did not move from blue to %s: %s", version, st)
+	}
+	return r
 }

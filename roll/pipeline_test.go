@@ -84,22 +84,7 @@ func TestBakeVerifyPromoteRoll(t *testing.T) {
 
 	s := newService(t, "pipeline", serviceOpts{via: viaListener, extra: `  image = "` + pipelineName + `"`})
 	deploy(t, s, "blue")
-	l := startLoad(t, s)
-	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
-	r = run(t, "--service", s.file, "--strategy", "bluegreen", "--channel", "prod")
-	time.Sleep(time.Second)
-	l.Stop()
-	st := l.Stats()
-	t.Logf("roll --channel prod: %s\nload: %s", r, st)
-	if r.code != 0 {
-		t.Fatalf("roll --channel prod: %s", r)
-	}
-	if st.Failed != 0 {
-		t.Errorf("%d requests failed during the roll: %s", st.Failed, st)
-	}
-	if !st.allOn(version) || st.Versions["blue"] == 0 {
-		t.Errorf("traffic did not move from blue to the baked %s: %s", version, st)
-	}
+	rollBinUnderLoad(t, s, version, "--service", s.file, "--strategy", "bluegreen", "--channel", "prod")
 
 	// A bake that fails its verification: exit 1, no AMI of that version,
 	// the channel still on the first.
