@@ -270,12 +270,9 @@ func (e *ELBv2) modifyRule(_ context.Context, _ *core.Request, in *elb.ModifyRul
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	arn := aws.ToString(in.RuleArn)
-	r := e.rules[arn]
-	if r == nil {
-		if e.isDefaultRule(arn) {
-			return nil, core.Errorf("OperationNotPermitted", "The default rule '%s' cannot be modified with ModifyRule: change the listener's default actions with ModifyListener", arn)
-		}
-		return nil, errRuleNotFound()
+	r, err := e.nonDefaultRule(arn, "cannot be modified with ModifyRule: change the listener's default actions with ModifyListener")
+	if err != nil {
+		return nil, err
 	}
 	next := r.R
 	if len(in.Conditions) > 0 {
@@ -307,12 +304,9 @@ func (e *ELBv2) deleteRule(_ context.Context, _ *core.Request, in *elb.DeleteRul
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	arn := aws.ToString(in.RuleArn)
-	r := e.rules[arn]
-	if r == nil {
-		if e.isDefaultRule(arn) {
-			return nil, core.Errorf("OperationNotPermitted", "The default rule '%s' cannot be deleted: delete the listener instead", arn)
-		}
-		return nil, errRuleNotFound()
+	r, err := e.nonDefaultRule(arn, "cannot be deleted: delete the listener instead")
+	if err != nil {
+		return nil, err
 	}
 	delete(e.rules, arn)
 	delete(e.tags, arn)
@@ -321,6 +315,19 @@ func (e *ELBv2) deleteRule(_ context.Context, _ *core.Request, in *elb.DeleteRul
 	}
 	e.save()
 	return &elb.DeleteRuleOutput{}, nil
+}
+
+// nonDefaultRule is the rule arn names, for the calls a listener's
+// default rule refuses (OperationNotPermitted: "The default rule ARN "
+// followed by refusal). e.mu is held.
+func (e *ELBv2) nonDefaultRule(arn, refusal string) (*listenerRule, error) {
+	if r := e.rules[arn]; r != nil {
+		return r, nil
+	}
+	if e.isDefaultRule(arn) {
+		return nil, core.Errorf("OperationNotPermitted", "The default rule '%s' %s", arn, refusal)
+	}
+	return nil, errRuleNotFound()
 }
 
 // isDefaultRule reports whether arn is an existing listener's default
