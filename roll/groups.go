@@ -290,6 +290,41 @@ func (h health) String() string {
 	return s
 }
 
+// inService lists the group's instances that are in service.
+func inService(g astypes.AutoScalingGroup) []string {
+	var ids []string
+	for _, in := range g.Instances {
+		if in.LifecycleState == astypes.LifecycleStateInService {
+			ids = append(ids, aws.ToString(in.InstanceId))
+		}
+	}
+	return ids
+}
+
+// targetHealth asks the load balancer about the instances ids of group in
+// target group tg: which are healthy, and the state of the others.
+func targetHealth(ctx context.Context, api LoadBalancerAPI, group, tg string, ids []string) (map[string]bool, []string, error) {
+	var targets []elbtypes.TargetDescription
+	for _, id := range ids {
+		targets = append(targets, elbtypes.TargetDescription{Id: aws.String(id)})
+	}
+	th, err := api.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg), Targets: targets})
+	if err != nil {
+		return nil, nil, fmt.Errorf("describe target health of %s in %s: %w", group, tg, err)
+	}
+	healthy := map[string]bool{}
+	var why []string
+	for _, d := range th.TargetHealthDescriptions {
+		id := aws.ToString(d.Target.Id)
+		if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
+			healthy[id] = true
+		} else if d.TargetHealth != nil {
+			why = append(why, fmt.Sprintf("%s %s", id, d.TargetHealth.State))
+		}
+	}
+	return healthy, why, nil
+}
+
 func (r *Roller) checkHealth(ctx context.Context, side *Side, tg string) (health, error) {
 	g, err := r.group(ctx, side.Group)
 	if err != nil {
@@ -299,12 +334,7 @@ func (r *Roller) checkHealth(ctx context.Context, side *Side, tg string) (health
 		return health{Why: []string{"group " + side.Group + " does not exist"}}, nil
 	}
 	h := health{Want: int(aws.ToInt32(g.DesiredCapacity))}
-	var ids []string
-	for _, in := range g.Instances {
-		if in.LifecycleState == astypes.LifecycleStateInService {
-			ids = append(ids, aws.ToString(in.InstanceId))
-		}
-	}
+	ids := inService(*g)
 	if len(ids) == 0 {
 		h.Why = append(h.Why, "no instance in service yet")
 		return h, nil
@@ -326,22 +356,11 @@ func (r *Roller) checkHealth(ctx context.Context, side *Side, tg string) (health
 			}
 		}
 	} else {
-		var targets []elbtypes.TargetDescription
-		for _, id := range ids {
-			targets = append(targets, elbtypes.TargetDescription{Id: aws.String(id)})
+		var why []string
+		if healthy, why, err = targetHealth(ctx, r.c.LoadBalancers, side.Group, tg, ids); err != nil {
+			return h, err
 		}
-		th, err := r.c.LoadBalancers.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg), Targets: targets})
-		if err != nil {
-			return h, fmt.Errorf("describe target health of %s in %s: %w", side.Group, tg, err)
-		}
-		for _, d := range th.TargetHealthDescriptions {
-			id := aws.ToString(d.Target.Id)
-			if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
-				healthy[id] = true
-			} else if d.TargetHealth != nil {
-				h.Why = append(h.Why, fmt.Sprintf("%s %s", id, d.TargetHealth.State))
-			}
-		}
+		h.Why = append(h.Why, why...)
 	}
 	if r.svc.Health.Path != "" {
 		out, err := r.c.Machines.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/bakehq/bake/bake"
 )
@@ -164,29 +163,16 @@ func (g *groupRouter) unhealthy(ctx context.Context, name string) (string, error
 		return "", fmt.Errorf("auto scaling group %s is gone while traffic moves to it: run roll again to resume, or roll abort", name)
 	}
 	grp := out.AutoScalingGroups[0]
-	var targets []elbtypes.TargetDescription
-	for _, in := range grp.Instances {
-		if in.LifecycleState == astypes.LifecycleStateInService {
-			targets = append(targets, elbtypes.TargetDescription{Id: in.InstanceId})
-		}
-	}
+	ids := inService(grp)
 	want := int(aws.ToInt32(grp.DesiredCapacity))
-	if len(targets) == 0 {
+	if len(ids) == 0 {
 		return fmt.Sprintf("0 of %d instances in service", want), nil
 	}
-	th, err := g.lbs.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(g.tg), Targets: targets})
+	ok, why, err := targetHealth(ctx, g.lbs, name, g.tg, ids)
 	if err != nil {
-		return "", fmt.Errorf("describe target health of %s in %s: %w", name, g.tg, err)
+		return "", err
 	}
-	var why []string
-	healthy := 0
-	for _, d := range th.TargetHealthDescriptions {
-		if d.TargetHealth != nil && d.TargetHealth.State == elbtypes.TargetHealthStateEnumHealthy {
-			healthy++
-		} else if d.TargetHealth != nil {
-			why = append(why, fmt.Sprintf("%s %s", aws.ToString(d.Target.Id), d.TargetHealth.State))
-		}
-	}
+	healthy := len(ok)
 	if healthy >= want && len(why) == 0 {
 		return "", nil
 	}
