@@ -96,23 +96,16 @@ func (b *Builder) CachedFacts(ctx context.Context, key string) ([]bake.StepFacts
 	return nil, false, nil
 }
 
-// Checkpoint commits the build container as the cache entry for key.
-func (m *machine) Checkpoint(ctx context.Context, key, comment string) error {
-	return m.CheckpointFacts(ctx, key, comment, nil)
-}
-
 // CheckpointFacts commits the build container as the cache entry for
-// key, with the facts of the steps up to it.
+// key, with the facts of the steps up to it (the runner saves Docker
+// entries only this way, as the builder is a bake.FactCache).
 func (m *machine) CheckpointFacts(ctx context.Context, key, comment string, facts []bake.StepFacts) error {
-	comment = "bake cache: " + strings.ReplaceAll(comment, "\n", " ")
-	if facts != nil {
-		js, err := json.Marshal(facts)
-		if err != nil {
-			return fmt.Errorf("cache entry %s: facts: %w", key[:12], err)
-		}
-		comment += "\n" + factsPrefix + string(js)
+	js, err := json.Marshal(facts)
+	if err != nil {
+		return fmt.Errorf("cache entry %s: facts: %w", key[:12], err)
 	}
-	_, err := m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
+	comment = "bake cache: " + strings.ReplaceAll(comment, "\n", " ") + "\n" + factsPrefix + string(js)
+	_, err = m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
 		Reference: cacheRef(key),
 		Comment:   comment,
 		Pause:     true,
