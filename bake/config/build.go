@@ -144,24 +144,31 @@ func decodeSourceUse(b *hcl.Block) (*SourceUse, hcl.Diagnostics) {
 func decodePluginBlock(b *hcl.Block, kind string, index int, common []hcl.AttributeSchema) (*PluginBlock, hcl.Diagnostics) {
 	content, rest, diags := b.Body.PartialContent(&hcl.BodySchema{Attributes: common})
 	p := &PluginBlock{Kind: kind, Type: b.Labels[0], Index: index, Body: rest, Range: b.DefRange, TypeRange: b.LabelRanges[0]}
-	for name, a := range content.Attributes {
+	return p, append(diags, p.Common.decode(content.Attributes)...)
+}
+
+// decode fills c from the common attributes of a block (those its
+// schema admitted).
+func (c *Common) decode(attrs hcl.Attributes) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for name, a := range attrs {
 		switch name {
 		case "only":
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &p.Common.Only)...)
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &c.Only)...)
 		case "except":
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &p.Common.Except)...)
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &c.Except)...)
 		case "max_retries":
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &p.Common.MaxRetries)...)
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &c.MaxRetries)...)
 		case "keep_input_artifact":
 			var k bool
 			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &k)...)
-			p.Common.KeepInputArtifact = &k
+			c.KeepInputArtifact = &k
 		case "checkpoint":
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &p.Common.Checkpoint)...)
+			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &c.Checkpoint)...)
 		case "cache":
 			var k bool
 			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &k)...)
-			p.Common.Cache = &k
+			c.Cache = &k
 		case "pause_before", "timeout":
 			var s string
 			d := gohcl.DecodeExpression(a.Expr, nil, &s)
@@ -175,13 +182,13 @@ func decodePluginBlock(b *hcl.Block, kind string, index int, common []hcl.Attrib
 				continue
 			}
 			if name == "timeout" {
-				p.Common.Timeout = dur
+				c.Timeout = dur
 			} else {
-				p.Common.PauseBefore = dur
+				c.PauseBefore = dur
 			}
 		}
 	}
-	return p, diags
+	return diags
 }
 
 // Applies reports whether a block with only/except runs for a source

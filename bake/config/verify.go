@@ -34,15 +34,7 @@ var httpCheckSchema = &hcl.BodySchema{
 func decodeVerifyBlock(b *hcl.Block) (*VerifyBlock, hcl.Diagnostics) {
 	content, rest, diags := b.Body.PartialContent(&hcl.BodySchema{Attributes: verifyCommon})
 	v := &VerifyBlock{Body: rest, Range: b.DefRange}
-	for name, a := range content.Attributes {
-		switch name {
-		case "only":
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &v.Common.Only)...)
-		case "except":
-			diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &v.Common.Except)...)
-		}
-	}
-	return v, diags
+	return v, append(diags, v.Common.decode(content.Attributes)...)
 }
 
 // Spec decodes the block with ctx (variables, locals, bake.version) and
