@@ -89,21 +89,7 @@ func TestListenerRuleRolling(t *testing.T) {
 	shared := newSharedListener(t, "sharedroll")
 	s := newService(t, "ruleroll", serviceOpts{via: viaRule, shared: shared, host: "roll.test", priority: 5, desired: 2})
 	deploy(t, s, "blue")
-	l := startLoad(t, s)
-	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
-	if _, err := rollTo(t, s, roll.Rolling, "green"); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second) // the last old instance drains
-	l.Stop()
-	st := l.Stats()
-	t.Logf("load: %s", st)
-	if st.Failed != 0 {
-		t.Errorf("%d requests failed during the rolling replacement: %s", st.Failed, st)
-	}
-	if !st.allOn("green") {
-		t.Errorf("traffic did not end on green: %s", st)
-	}
+	rollingUnderLoad(t, s, "blue", "green")
 }
 
 // TestListenerRuleBadInput: a rule that does not exist, a listener's

@@ -83,9 +83,18 @@ func TestRolling(t *testing.T) {
 	needCloud(t)
 	s := newService(t, "rolling", serviceOpts{via: viaListener, desired: 2})
 	deploy(t, s, "blue")
+	sum, st := rollingUnderLoad(t, s, "blue", "green")
+	benchRecord(t, roll.Rolling, st, sum, nil)
+}
+
+// rollingUnderLoad replaces the instances of s, which serves from, with
+// to's in a rolling roll under load: no request may fail, and all traffic
+// ends on to.
+func rollingUnderLoad(t *testing.T, s *service, from, to string) (*roll.Summary, stats) {
+	t.Helper()
 	l := startLoad(t, s)
-	waitFor(t, "traffic on blue", 30*time.Second, func() bool { return l.Stats().allOn("blue") })
-	sum, err := rollTo(t, s, roll.Rolling, "green")
+	waitFor(t, "traffic on "+from, 30*time.Second, func() bool { return l.Stats().allOn(from) })
+	sum, err := rollTo(t, s, roll.Rolling, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +105,10 @@ func TestRolling(t *testing.T) {
 	if st.Failed != 0 {
 		t.Errorf("%d requests failed during the rolling replacement: %s", st.Failed, st)
 	}
-	if !st.allOn("green") {
-		t.Errorf("traffic did not end on green: %s", st)
+	if !st.allOn(to) {
+		t.Errorf("traffic did not end on %s: %s", to, st)
 	}
-	benchRecord(t, roll.Rolling, st, sum, nil)
+	return sum, st
 }
 
 // TestGreenNeverHealthy: a green whose app never passes its health check

@@ -54,18 +54,7 @@ func TestBlueGreenSingleTargetGroup(t *testing.T) {
 
 	// rolling needs no weights: green's group, attached, has its
 	// instances replaced in place.
-	l := startLoad(t, s)
-	waitFor(t, "traffic on green", 30*time.Second, func() bool { return l.Stats().allOn("green") })
-	if _, err := rollTo(t, s, roll.Rolling, "blue"); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second) // the last old instance drains
-	l.Stop()
-	st = l.Stats()
-	t.Logf("load during the rolling roll: %s", st)
-	if st.Failed != 0 || !st.allOn("blue") {
-		t.Errorf("rolling behind a single target group: %s", st)
-	}
+	rollingUnderLoad(t, s, "green", "blue")
 }
 
 // TestRollbackSingleTargetGroup: green breaks after the switch; the watch
