@@ -219,12 +219,19 @@ func TestPackerShellFailure(t *testing.T) {
 	dir := writeBake(t, bakeFile("bake-test/packer-fail", `  provisioner "packer.shell" {
     inline = ["echo about to fail", "exit 3"]
   }`))
+	bakeFails(t, dir, "provisioner packer.shell #1", "exited with code 3", "about to fail", "Script exited with non-zero exit status: 3")
+}
+
+// bakeFails bakes dir, which must fail with exit 1 leaving nothing
+// behind, with an error that says each of wants.
+func bakeFails(t *testing.T, dir string, wants ...string) {
+	t.Helper()
 	r := bakeDir(t, context.Background(), dir, nil, "build", "--json", "--version", uniq("v"), ".")
 	if r.code != 1 {
-		t.Fatalf("a failing inline command must fail the bake with exit 1: %s", r)
+		t.Fatalf("a failing command must fail the bake with exit 1: %s", r)
 	}
 	assertNothingLeft(t, runUUID(events(t, r.stdout)))
-	for _, want := range []string{"provisioner packer.shell #1", "exited with code 3", "about to fail", "Script exited with non-zero exit status: 3"} {
+	for _, want := range wants {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("error lacks %q: %s", want, r)
 		}
