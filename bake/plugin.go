@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Base is the image a source starts from, resolved before anything runs.
@@ -257,8 +258,34 @@ const (
 	OnErrorAbort   = "abort"
 )
 
+// DataSource is a `data "TYPE" "NAME"` block, read before locals that
+// use it (Packer's order: data and locals form one graph without cycles).
+type DataSource interface {
+	// OutputType is the object type of data.TYPE.NAME, known without
+	// reading anything, so that validate can evaluate with unknown values.
+	OutputType() cty.Type
+	// Execute reads the data. bake build calls it; bake validate calls it
+	// only for LocalData sources.
+	Execute(ctx context.Context) (cty.Value, error)
+}
+
+// LocalData is implemented by data sources that read nothing outside the
+// process (null), which validate executes too.
+type LocalData interface {
+	LocalOnly() bool
+}
+
+// SensitiveData is implemented by data sources whose values are secrets
+// (amazon-secretsmanager): their values are marked sensitive and never
+// reach logs.
+type SensitiveData interface {
+	Sensitive() bool
+}
+
 // Plugins are the block types a bake file can use, by type label.
 type Plugins struct {
+	// DataSources are the data block types, by type label.
+	DataSources    map[string]func(DecodeContext) (DataSource, hcl.Diagnostics)
 	Builders       map[string]func(DecodeContext) (Builder, hcl.Diagnostics)
 	Provisioners   map[string]func(DecodeContext) (Provisioner, hcl.Diagnostics)
 	PostProcessors map[string]func(DecodeContext) (PostProcessor, hcl.Diagnostics)
