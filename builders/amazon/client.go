@@ -78,27 +78,39 @@ type clients struct {
 }
 
 func loadClients(ctx context.Context, c *Config) (*clients, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if c.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(c.Region))
-	}
-	if c.Profile != "" {
-		opts = append(opts, awsconfig.WithSharedConfigProfile(c.Profile))
-	}
 	counter := &callCounter{byOp: map[string]int{}}
-	opts = append(opts, awsconfig.WithAPIOptions([]func(*middleware.Stack) error{counter.middleware}))
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := AWSConfig(ctx, fmt.Sprintf("source %q", c.name), "source", c.Region, c.Profile,
+		awsconfig.WithAPIOptions([]func(*middleware.Stack) error{counter.middleware}))
 	if err != nil {
-		return nil, bake.BadInputf("source %q: load AWS configuration (profile %q): %w", c.name, c.Profile, err)
-	}
-	if cfg.Region == "" {
-		return nil, bake.BadInputf("source %q: region is not set: set region in the source block or AWS_REGION", c.name)
+		return nil, err
 	}
 	cl := &clients{cfg: cfg, calls: counter, byName: map[string]EC2{}}
 	cl.newClient = func(region string) EC2 {
 		return ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = region })
 	}
 	return cl, nil
+}
+
+// AWSConfig loads the standard credential chain (AWS_PROFILE or profile,
+// AWS_REGION or region, AWS_ENDPOINT_URL, ...) for a block: what names it
+// in errors (source "x", data.amazon-ami.x at f.pkr.hcl:3) and kind says
+// where region can be set (source, data). Data sources use it too.
+func AWSConfig(ctx context.Context, what, kind, region, profile string, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	var all []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		all = append(all, awsconfig.WithRegion(region))
+	}
+	if profile != "" {
+		all = append(all, awsconfig.WithSharedConfigProfile(profile))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(all, opts...)...)
+	if err != nil {
+		return aws.Config{}, bake.BadInputf("%s: load AWS configuration (profile %q): %w", what, profile, err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, bake.BadInputf("%s: region is not set: set region in the %s block or AWS_REGION", what, kind)
+	}
+	return cfg, nil
 }
 
 func (c *clients) region() string { return c.cfg.Region }
@@ -188,7 +200,9 @@ func (c *callCounter) Summary() (int, string) {
 	return total, strings.Join(ops, " ")
 }
 
-// errCode is the AWS error code of err, or "".
+// ErrCode is the AWS error code of err, or "".
+func ErrCode(err error) string { return errCode(err) }
+
 func errCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -203,7 +217,9 @@ func isNotFound(err error) bool {
 	return strings.HasSuffix(c, ".NotFound") || strings.HasSuffix(c, "NotFoundException")
 }
 
-// shortErr is err's message without the SDK's retry and request-id noise.
+// ShortErr is err's message without the SDK's retry and request-id noise.
+func ShortErr(err error) string { return shortErr(err) }
+
 func shortErr(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
