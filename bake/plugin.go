@@ -237,8 +237,13 @@ type PostProcessor interface {
 type DecodeContext struct {
 	Body hcl.Body
 	Eval *hcl.EvalContext
-	// Dir is the directory of the bake file, for relative paths.
+	// Dir is the directory relative paths resolve from: the working
+	// directory, as in Packer (templates write ${path.root}/x for a path
+	// next to the template).
 	Dir string
+	// Root is the template's folder (path.root), for what bake reads from
+	// beside its bake files (recipe files).
+	Root string
 	// Name is the block's name (the source name for a builder).
 	Name string
 	// Range is the block's definition, for errors.

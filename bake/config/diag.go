@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -71,12 +72,59 @@ func formatDiag(d *hcl.Diagnostic, files map[string]*hcl.File) string {
 	return b.String()
 }
 
-// diagErr turns error diagnostics into a bad-input error, or nil.
+// diagErr turns error diagnostics into a bad-input error, or nil: all of
+// them at once, each once (a source used by three builds has one error),
+// sorted by file, line, column and summary so every run reads the same.
 func diagErr(diags hcl.Diagnostics, files map[string]*hcl.File) error {
 	if !diags.HasErrors() {
 		return nil
 	}
-	return bake.BadInput(&DiagError{Diags: diags, files: files})
+	return bake.BadInput(&DiagError{Diags: tidy(diags), files: files})
+}
+
+// tidy sorts diagnostics and drops repeats.
+func tidy(diags hcl.Diagnostics) hcl.Diagnostics {
+	type key struct {
+		file            string
+		start, end      int
+		severity        hcl.DiagnosticSeverity
+		summary, detail string
+	}
+	seen := map[key]bool{}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		k := key{severity: d.Severity, summary: d.Summary, detail: d.Detail}
+		if d.Subject != nil {
+			k.file, k.start, k.end = d.Subject.Filename, d.Subject.Start.Byte, d.Subject.End.Byte
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.Subject == nil) != (b.Subject == nil) {
+			return a.Subject == nil
+		}
+		if a.Subject != nil {
+			if a.Subject.Filename != b.Subject.Filename {
+				return a.Subject.Filename < b.Subject.Filename
+			}
+			if a.Subject.Start.Line != b.Subject.Start.Line {
+				return a.Subject.Start.Line < b.Subject.Start.Line
+			}
+			if a.Subject.Start.Column != b.Subject.Start.Column {
+				return a.Subject.Start.Column < b.Subject.Start.Column
+			}
+		}
+		if a.Summary != b.Summary {
+			return a.Summary < b.Summary
+		}
+		return a.Detail < b.Detail
+	})
+	return out
 }
 
 // AsDiagError returns the diagnostics in err, if it carries any.

@@ -76,7 +76,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 	facts := func(version string) map[string]cty.Value {
 		return map[string]cty.Value{
 			"source": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(use.Name), "type": cty.StringVal(src.Type)}),
-			"build":  cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(b.Name)}),
+			"build":  buildObject(b.Name),
 			"bake": cty.ObjectVal(map[string]cty.Value{
 				"version":    cty.StringVal(version),
 				"build_time": cty.StringVal(o.BuildTime.UTC().Format(time.RFC3339)),
@@ -87,7 +87,13 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 	ctx := c.EvalContext(facts(o.Version))
 	fpCtx := c.EvalContext(facts(versionPlaceholder))
 	dc := func(body hcl.Body, rng hcl.Range, n string) bake.DecodeContext {
-		return bake.DecodeContext{Body: body, Eval: ctx, Dir: c.Dir, Name: n, Range: rng, RunUUID: o.RunUUID, OnError: o.OnError}
+		d := c.decodeContext(body, ctx, rng, n)
+		d.RunUUID, d.OnError = o.RunUUID, o.OnError
+		return d
+	}
+	srcBody := src.Body
+	if use.Body != nil {
+		srcBody = hcl.MergeBodies([]hcl.Body{src.Body, use.Body})
 	}
 
 	newBuilder, ok := o.Plugins.Builders[src.Type]
@@ -95,11 +101,14 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 		return nil, hcl.Diagnostics{errorf(src.TypeRange.Ptr(), "Unknown source type",
 			"source type %q is not one bake has; it has: %s", src.Type, strings.Join(sortedKeys(o.Plugins.Builders), ", "))}
 	}
-	builder, d := newBuilder(dc(src.Body, src.Range, use.Name))
+	builder, d := newBuilder(dc(srcBody, src.Range, use.Name))
 	diags = append(diags, d...)
 
 	var inputs strings.Builder
 	fmt.Fprintf(&inputs, "source %s\n%s\n", src.Type, canonical(src.Body, fpCtx))
+	if use.Body != nil {
+		fmt.Fprintf(&inputs, "%s\n", canonical(use.Body, fpCtx))
+	}
 	j := &bake.Job{Name: name, BuilderType: src.Type, Builder: builder, SourceInputs: []byte(redact.String(inputs.String()))}
 	for _, p := range b.Provisioners {
 		if !p.Common.Applies(b.Name, ref) {
@@ -167,6 +176,23 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 	return j, diags
 }
 
+// buildGenerated are the build.* names Packer gives provisioners and
+// post-processors; they are known only once the machine runs, so, as in
+// Packer, each is the legacy template {{ build `NAME` }} that a Packer
+// plugin expands when it runs.
+var buildGenerated = []string{"ID", "Host", "Port", "User", "Password", "ConnType", "PackerRunUUID",
+	"PackerHTTPAddr", "PackerHTTPIP", "PackerHTTPPort", "SSHPublicKey", "SSHPrivateKey", "WinRMPassword",
+	"SourceAMI", "SourceAMIName", "SourceAMIOwner", "SourceAMIOwnerName", "SourceAMICreationDate", "Region", "ImageSha256"}
+
+// buildObject is build: its name and the generated build.* values.
+func buildObject(name string) cty.Value {
+	attrs := map[string]cty.Value{"name": cty.StringVal(name)}
+	for _, n := range buildGenerated {
+		attrs[n] = cty.StringVal("{{ build `" + n + "` }}")
+	}
+	return cty.ObjectVal(attrs)
+}
+
 // canonical renders a body's evaluated attributes and blocks, sorted, as
 // the stable text a fingerprint hashes.
 func canonical(body hcl.Body, ctx *hcl.EvalContext) string {
@@ -182,6 +208,7 @@ func canonical(body hcl.Body, ctx *hcl.EvalContext) string {
 	sort.Strings(names)
 	for _, n := range names {
 		v, diags := sb.Attributes[n].Expr.Value(ctx)
+		v, _ = v.UnmarkDeep()
 		if diags.HasErrors() || !v.IsWhollyKnown() {
 			fmt.Fprintf(&b, "%s=?\n", n)
 			continue

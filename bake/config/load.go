@@ -3,6 +3,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +31,14 @@ type Options struct {
 	VarFiles []string
 	// Env is the environment, for BAKE_VAR_name (and Packer's PKR_VAR_name).
 	Env []string
+	// Plugins give the data block types (Plugins.DataSources).
+	Plugins bake.Plugins
+	// ExecuteData runs every data source, as bake build does. Without it
+	// (validate, inspect) only LocalData sources run and the others are
+	// unknown values of their OutputType, as in packer validate.
+	ExecuteData bool
+	// Context is given to DataSource.Execute (nil: context.Background()).
+	Context context.Context
 }
 
 // Config is a loaded bake: its variables resolved, locals evaluated,
@@ -42,12 +51,22 @@ type Config struct {
 	Locals    map[string]*Local
 	Sources   map[string]*Source // by "TYPE.NAME"
 	Builds    []*Build
+	// Data are the `data "TYPE" "NAME"` blocks, by "TYPE.NAME".
+	Data map[string]*Data
 	// Recipes are `recipe "NAME" {...}` blocks, for the recipe provisioner.
 	Recipes []*hcl.Block
+	// RequiredPlugins are the packer block's required_plugins, by name:
+	// "SOURCE VERSION", noted and never fetched.
+	RequiredPlugins map[string]string
 	// Warnings are things the user should know that do not stop a bake.
 	Warnings []string
 
-	parser *hclparse.Parser
+	parser      *hclparse.Parser
+	buildBlocks []*hcl.Block
+	// placeholders: unknown values (data not read) reach plugins as
+	// placeholders of their type, as Packer gives them to Prepare.
+	placeholders bool
+	cwd          string
 }
 
 // Source is a `source "TYPE" "NAME"` block.
@@ -70,7 +89,19 @@ type Build struct {
 	PostProcessors [][]*PluginBlock // each inner list is one chain
 	// Verify is the build's verify block (a bake extension), or nil.
 	Verify *VerifyBlock
-	Range  hcl.Range
+	// Registry is the build's hcp_packer_registry block, or nil: bake has
+	// no hosted registry, so it is lineage only.
+	Registry *Registry
+	Range    hcl.Range
+}
+
+// Registry is an hcp_packer_registry block.
+type Registry struct {
+	BucketName   string
+	Description  string
+	BucketLabels map[string]string
+	BuildLabels  map[string]string
+	Range        hcl.Range
 }
 
 // SourceUse is a source named in a build, by sources = [...] or by a
@@ -79,6 +110,9 @@ type SourceUse struct {
 	Ref   string // TYPE.NAME
 	Name  string // the name the build gives it (name = "..." override), else the source's name
 	Range hcl.Range
+	// Body holds the arguments the build's source block adds to the
+	// source's (without name), or nil.
+	Body hcl.Body
 }
 
 // PluginBlock is a provisioner or post-processor block, its common
@@ -103,7 +137,12 @@ func Load(o Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{Dir: dir, Files: map[string]*hcl.File{}, Locals: map[string]*Local{}, Sources: map[string]*Source{}, parser: hclparse.NewParser()}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("working directory: %w", err)
+	}
+	c := &Config{Dir: dir, Files: map[string]*hcl.File{}, Locals: map[string]*Local{}, Sources: map[string]*Source{},
+		Data: map[string]*Data{}, parser: hclparse.NewParser(), placeholders: !o.ExecuteData, cwd: cwd}
 	var diags hcl.Diagnostics
 	var bodies []hcl.Body
 	for _, name := range files {
@@ -120,17 +159,34 @@ func Load(o Options) (*Config, error) {
 	for _, body := range bodies {
 		diags = append(diags, c.decodeTop(body)...)
 	}
+	if len(c.buildBlocks) == 0 && !diags.HasErrors() {
+		return nil, bake.BadInputf("%s: no build block: add build { sources = [\"source.docker.NAME\"] }", o.Path)
+	}
+	c.noteRequiredPlugins()
 	if err := diagErr(diags, c.Files); err != nil {
 		return nil, err
-	}
-	if len(c.Builds) == 0 {
-		return nil, bake.BadInputf("%s: no build block: add build { sources = [\"source.docker.NAME\"] }", o.Path)
 	}
 	diags = append(diags, c.resolveVariables(o)...)
 	if err := diagErr(diags, c.Files); err != nil {
 		return nil, err
 	}
-	diags = append(diags, c.evalLocals()...)
+	// Locals and data, then builds: each error is reported and its value
+	// left unknown, so that one failure does not hide the others.
+	diags = append(diags, c.evalLocalsAndData(o)...)
+	ctx := c.EvalContext(nil)
+	for i, b := range c.buildBlocks {
+		bd, d := c.decodeBuild(b, i, ctx)
+		diags = append(diags, d...)
+		if bd != nil {
+			c.Builds = append(c.Builds, bd)
+		}
+	}
+	for _, b := range c.Builds {
+		if b.Registry != nil {
+			c.Warnings = append(c.Warnings, "bake has no hosted registry: hcp_packer_registry recorded in lineage only")
+			break
+		}
+	}
 	return c, diagErr(diags, c.Files)
 }
 
@@ -211,19 +267,18 @@ func (c *Config) decodeTop(body hcl.Body) hcl.Diagnostics {
 			}
 			c.Sources[s.Ref()] = s
 		case "build":
-			bd, d := decodeBuild(b, len(c.Builds))
-			diags = append(diags, d...)
-			if bd != nil {
-				c.Builds = append(c.Builds, bd)
-			}
+			c.buildBlocks = append(c.buildBlocks, b)
 		case "packer":
-			// required_version and required_plugins: bake has its builders
-			// built in, so the block is accepted and ignored.
+			diags = append(diags, c.decodePacker(b)...)
 		case "recipe":
 			c.Recipes = append(c.Recipes, b)
 		case "data":
-			diags = append(diags, errorf(b.DefRange.Ptr(), "Data sources are not supported",
-				"bake does not support data %q blocks yet: resolve the value outside and pass it with -var", b.Labels[0]))
+			d := &Data{Type: b.Labels[0], Name: b.Labels[1], Body: b.Body, Range: b.DefRange, TypeRange: b.LabelRanges[0]}
+			if prev, ok := c.Data[d.Ref()]; ok {
+				diags = append(diags, errorf(b.DefRange.Ptr(), "Duplicate data block", "data %q %q is already defined at %s", d.Type, d.Name, prev.Range))
+				continue
+			}
+			c.Data[d.Ref()] = d
 		}
 	}
 	return diags
@@ -238,18 +293,20 @@ func (c *Config) variable(name string) *Variable {
 	return nil
 }
 
-// Secrets are the values of sensitive variables (and locals).
+// Secrets are the values of sensitive variables, locals and data, and
+// every value marked sensitive (by sensitive() or a sensitive data
+// source) that a local holds.
 func (c *Config) Secrets() []string {
 	var out []string
 	for _, v := range c.Variables {
-		if v.Sensitive {
-			out = append(out, secretStrings(v.Value)...)
-		}
+		out = append(out, secretStrings(v.Value, v.Sensitive)...)
 	}
-	for _, l := range c.Locals {
-		if l.Sensitive {
-			out = append(out, secretStrings(l.Value)...)
-		}
+	for _, n := range sortedKeys(c.Locals) {
+		l := c.Locals[n]
+		out = append(out, secretStrings(l.Value, l.Sensitive)...)
+	}
+	for _, n := range sortedKeys(c.Data) {
+		out = append(out, secretStrings(c.Data[n].Value, false)...)
 	}
 	return out
 }

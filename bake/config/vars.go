@@ -254,7 +254,7 @@ func (c *Config) validate(v *Variable) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: v.Value})},
-		Functions: functions(c.Dir, false),
+		Functions: functions(c.cwd, false),
 	}
 	for _, val := range v.Validations {
 		ok, d := val.Condition.Value(ctx)
@@ -301,51 +301,6 @@ func (c *Config) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-// evalLocals evaluates locals in dependency order: each round evaluates
-// those whose references are all known.
-func (c *Config) evalLocals() hcl.Diagnostics {
-	pending := map[string]*Local{}
-	for n, l := range c.Locals {
-		pending[n] = l
-	}
-	for len(pending) > 0 {
-		progress := false
-		for _, name := range sortedKeys(pending) {
-			l := pending[name]
-			ready := true
-			for _, t := range l.Expr.Variables() {
-				if t.RootName() != "local" {
-					continue
-				}
-				if attr, ok := t[1].(hcl.TraverseAttr); ok {
-					if _, waiting := pending[attr.Name]; waiting {
-						ready = false
-					}
-				}
-			}
-			if !ready {
-				continue
-			}
-			val, diags := l.Expr.Value(c.EvalContext(nil))
-			if diags.HasErrors() {
-				return diags
-			}
-			l.Value = val
-			delete(pending, name)
-			progress = true
-		}
-		if !progress {
-			var diags hcl.Diagnostics
-			for _, name := range sortedKeys(pending) {
-				diags = append(diags, errorf(pending[name].Range.Ptr(), "Local value cycle",
-					"local %q refers to locals that refer back to it; break the cycle", name))
-			}
-			return diags
-		}
-	}
-	return nil
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -355,13 +310,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// PackerVersion is packer.version: the Packer release whose templates
+// bake reads.
+const PackerVersion = "1.11.2"
+
 // EvalContext is the context expressions in sources, provisioners and
-// post-processors are evaluated in: var, local, path and the extra
-// objects given (bake, source, build).
+// post-processors are evaluated in: var, local, data, path, packer and
+// the extra objects given (bake, source, build).
 func (c *Config) EvalContext(extra map[string]cty.Value) *hcl.EvalContext {
 	vars := map[string]cty.Value{}
 	for _, v := range c.Variables {
-		vars[v.Name] = v.Value
+		if v.Value != cty.NilVal {
+			vars[v.Name] = v.Value
+		}
 	}
 	locals := map[string]cty.Value{}
 	for n, l := range c.Locals {
@@ -369,16 +330,31 @@ func (c *Config) EvalContext(extra map[string]cty.Value) *hcl.EvalContext {
 			locals[n] = l.Value
 		}
 	}
-	cwd, _ := os.Getwd()
+	byType := map[string]map[string]cty.Value{}
+	for _, d := range c.Data {
+		if d.Value == cty.NilVal {
+			continue
+		}
+		if byType[d.Type] == nil {
+			byType[d.Type] = map[string]cty.Value{}
+		}
+		byType[d.Type][d.Name] = d.Value
+	}
+	data := map[string]cty.Value{}
+	for t, m := range byType {
+		data[t] = cty.ObjectVal(m)
+	}
 	values := map[string]cty.Value{
-		"var":   cty.ObjectVal(vars),
-		"local": cty.ObjectVal(locals),
-		"path":  cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(c.Dir), "cwd": cty.StringVal(cwd)}),
+		"var":    cty.ObjectVal(vars),
+		"local":  cty.ObjectVal(locals),
+		"data":   cty.ObjectVal(data),
+		"path":   cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(c.Dir), "cwd": cty.StringVal(c.cwd)}),
+		"packer": cty.ObjectVal(map[string]cty.Value{"version": cty.StringVal(PackerVersion)}),
 	}
 	for k, v := range extra {
 		values[k] = v
 	}
-	return &hcl.EvalContext{Variables: values, Functions: functions(c.Dir, false)}
+	return &hcl.EvalContext{Variables: values, Functions: functions(c.cwd, false)}
 }
 
 func showValue(v cty.Value) string {
@@ -388,21 +364,32 @@ func showValue(v cty.Value) string {
 	return v.GoString()
 }
 
-// secretStrings are the strings inside a sensitive value.
-func secretStrings(v cty.Value) []string {
-	if v == cty.NilVal || v.IsNull() || !v.IsKnown() {
+// secretStrings are the strings inside a value that are secrets: all of
+// them when all is set, else those marked sensitive.
+func secretStrings(v cty.Value, all bool) []string {
+	if v == cty.NilVal {
+		return nil
+	}
+	if v.HasMark(sensitiveMark) {
+		all = true
+	}
+	v, _ = v.Unmark()
+	if v.IsNull() || !v.IsKnown() {
 		return nil
 	}
 	switch {
 	case v.Type() == cty.String:
-		return []string{v.AsString()}
+		if all {
+			return []string{v.AsString()}
+		}
+		return nil
 	case v.Type().IsPrimitiveType():
 		return nil
 	case v.CanIterateElements():
 		var out []string
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
-			out = append(out, secretStrings(e)...)
+			out = append(out, secretStrings(e, all)...)
 		}
 		return out
 	}

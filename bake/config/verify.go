@@ -34,7 +34,7 @@ var httpCheckSchema = &hcl.BodySchema{
 func decodeVerifyBlock(b *hcl.Block) (*VerifyBlock, hcl.Diagnostics) {
 	content, rest, diags := b.Body.PartialContent(&hcl.BodySchema{Attributes: verifyCommon})
 	v := &VerifyBlock{Body: rest, Range: b.DefRange}
-	return v, append(diags, v.Common.decode(content.Attributes)...)
+	return v, append(diags, v.Common.decode(content.Attributes, nil)...)
 }
 
 // Spec decodes the block with ctx (variables, locals, bake.version) and

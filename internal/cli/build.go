@@ -76,12 +76,16 @@ func exactlyOneArg(what string) cobra.PositionalArgs {
 	}
 }
 
-func load(path string, f buildFlags) (*config.Config, error) {
-	return config.Load(config.Options{Path: path, Vars: f.vars, VarFiles: f.varFiles, Env: os.Environ()})
+// load reads the bake at path; execute runs its data sources (bake
+// build), else only the local ones run (validate, inspect).
+func load(ctx context.Context, path string, f buildFlags, pl bake.Plugins, execute bool) (*config.Config, error) {
+	return config.Load(config.Options{Path: path, Vars: f.vars, VarFiles: f.varFiles, Env: os.Environ(),
+		Plugins: pl, ExecuteData: execute, Context: ctx})
 }
 
 func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error {
-	cfg, err := load(path, f)
+	pl := plugins()
+	cfg, err := load(ctx, path, f, pl, true)
 	if err != nil {
 		return err
 	}
@@ -103,7 +107,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	}
 	runUUID := uuid.NewString()
 	jobs, err := cfg.Jobs(config.ExpandOptions{
-		Plugins: plugins(), Only: f.only, Except: f.except,
+		Plugins: pl, Only: f.only, Except: f.except,
 		Version: version, BuildTime: buildTime, RunUUID: runUUID, OnError: f.onError,
 	})
 	if err != nil {

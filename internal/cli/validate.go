@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -21,11 +23,8 @@ func newValidateCmd(st Streams) *cobra.Command {
 		Short: "check a bake file without building anything",
 		Args:  exactlyOneArg("a bake file or directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load(args[0], f)
+			cfg, err := check(cmd.Context(), args[0], f)
 			if err != nil {
-				return err
-			}
-			if _, err := cfg.Jobs(config.ExpandOptions{Plugins: plugins(), Version: "validate", BuildTime: time.Now(), RunUUID: "00000000-validate"}); err != nil {
 				return err
 			}
 			for _, w := range cfg.Warnings {
@@ -39,6 +38,24 @@ func newValidateCmd(st Streams) *cobra.Command {
 	return cmd
 }
 
+// check loads a bake and decodes every job as validate does, without
+// reading remote data sources or building anything; inspect runs it too,
+// so both refuse the same files.
+func check(ctx context.Context, path string, f buildFlags) (*config.Config, error) {
+	pl := plugins()
+	cfg, err := load(ctx, path, f, pl, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cfg.Jobs(config.ExpandOptions{Plugins: pl, Version: "validate", BuildTime: time.Now(), RunUUID: "00000000-validate"}); err != nil {
+		if msg := bake.NewRedactor(cfg.Secrets()).String(err.Error()); msg != err.Error() {
+			return nil, bake.BadInput(errors.New(msg))
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
 func newInspectCmd(st Streams) *cobra.Command {
 	var f buildFlags
 	cmd := &cobra.Command{
@@ -46,7 +63,7 @@ func newInspectCmd(st Streams) *cobra.Command {
 		Short: "show a bake file's variables, sources and builds",
 		Args:  exactlyOneArg("a bake file or directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load(args[0], f)
+			cfg, err := check(cmd.Context(), args[0], f)
 			if err != nil {
 				return err
 			}

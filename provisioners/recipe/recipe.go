@@ -50,7 +50,8 @@ var blockSchema = &hcl.BodySchema{
 // .hcl recipe files in the bake file's directory, and the built-in
 // library, in that order. bake/config parses the bake files' recipe
 // blocks too (Config.Recipes), but DecodeContext does not carry them, so
-// they are read here from dc.Dir.
+// they are read here from the bake file's folder (dc.Root); recipe paths
+// are relative to it.
 func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	content, diags := dc.Body.Content(blockSchema)
 	if diags.HasErrors() {
@@ -60,7 +61,11 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	if err != nil {
 		return nil, errDiags(err, dc.Range)
 	}
-	if err := lib.LoadDir(dc.Dir); err != nil {
+	dir := dc.Root
+	if dir == "" {
+		dir = dc.Dir
+	}
+	if err := lib.LoadDir(dir); err != nil {
 		return nil, errDiags(err, dc.Range)
 	}
 	seen := map[string]*recipes.Recipe{}
@@ -77,7 +82,7 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 			continue
 		}
 		seen[r.Name] = r
-		r.Dir = dc.Dir
+		r.Dir = dir
 		inline = append(inline, r)
 		lib.Put(r)
 	}
@@ -144,7 +149,7 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 		}
 		return nil, errDiags(lib.Unknown(name, subject), *subject)
 	}
-	s, err := lib.Compile(name, args, dc.Dir)
+	s, err := lib.Compile(name, args, dir)
 	if err != nil {
 		return nil, errDiags(err, dc.Range)
 	}
