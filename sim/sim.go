@@ -17,6 +17,7 @@ import (
 	"github.com/bakehq/bake/sim/elbv2"
 	"github.com/bakehq/bake/sim/route53"
 	"github.com/bakehq/bake/sim/route53/dnsserver"
+	"github.com/bakehq/bake/sim/secretsmanager"
 	"github.com/bakehq/bake/sim/ssm"
 	"github.com/bakehq/bake/sim/sts"
 )
@@ -73,6 +74,10 @@ func New(ctx context.Context, opts Options) (s *Sim, err error) {
 	if err != nil {
 		return nil, err
 	}
+	_, smSvc, err := secretsmanager.New(srv)
+	if err != nil {
+		return nil, err
+	}
 	dns, err := route53.StartDNS(srv, opts.DNSAddr)
 	if err != nil {
 		return nil, fmt.Errorf("%w (choose another --dns-addr)", err)
@@ -89,7 +94,7 @@ func New(ctx context.Context, opts Options) (s *Sim, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New(), r53Svc, lbSvc, asSvc} {
+	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New(), smSvc, r53Svc, lbSvc, asSvc} {
 		if err := srv.Add(svc); err != nil {
 			return nil, err
 		}
