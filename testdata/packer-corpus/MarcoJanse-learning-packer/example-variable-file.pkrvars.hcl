@@ -1,0 +1,1 @@
+docker_image = "ubuntu:bionic"

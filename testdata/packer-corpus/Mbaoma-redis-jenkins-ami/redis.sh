@@ -1,0 +1,4 @@
+#!/bin/bash
+echo "Installing Redis"
+sudo apt update -y
+sudo apt install redis-server -y

@@ -1,0 +1,3 @@
+repo = "juniormoreira88/job2"
+user = "juniormoreira88"
+pass = "Teste1234"

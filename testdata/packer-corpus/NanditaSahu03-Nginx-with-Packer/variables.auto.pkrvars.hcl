@@ -1,0 +1,2 @@
+instance_type = "t2.micro"
+aws_region    = "us-east-1"

@@ -1,0 +1,7 @@
+variable "instance_type" {
+  type = string
+}
+
+variable "aws_region" {
+  type = string
+}

@@ -1,0 +1,3 @@
+locals {
+  timestamp = regex_replace(timestamp(), "[- TZ:]", "")
+}

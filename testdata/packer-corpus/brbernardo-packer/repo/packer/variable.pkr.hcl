@@ -1,0 +1,4 @@
+variable "ami_prefix" {
+  type    = string
+  default = "AMI"
+}

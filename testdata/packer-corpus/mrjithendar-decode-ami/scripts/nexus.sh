@@ -1,0 +1,1 @@
+docker run -d -p 8081:8081 --name nexus sonatype/nexus3

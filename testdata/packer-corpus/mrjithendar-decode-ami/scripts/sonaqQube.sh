@@ -1,0 +1,1 @@
+docker run -d --name sonar -p 9000:9000 sonarqube:lts-community

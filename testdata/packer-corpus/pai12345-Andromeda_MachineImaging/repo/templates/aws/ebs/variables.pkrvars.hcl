@@ -1,0 +1,10 @@
+instance_type       = "t2.micro"
+region              = "us-east-1"
+base_name           = "ubuntu/images/*ubuntu-xenial-16.04-amd64-server-*"
+root_device_type    = "ebs"
+virtualization_type = "hvm"
+most_recent         = true
+owners              = ["099720109477"]
+ssh_username        = "ubuntu"
+skip_create_ami     = false
+max_retries         = 0
