@@ -8,6 +8,10 @@ import (
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/builders/amazon"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
+	dsamazon "github.com/bakehq/bake/datasources/amazon"
+	"github.com/bakehq/bake/datasources/gitcommit"
+	dshttp "github.com/bakehq/bake/datasources/http"
+	"github.com/bakehq/bake/datasources/null"
 	dockerpp "github.com/bakehq/bake/postprocessors/docker"
 	"github.com/bakehq/bake/postprocessors/manifest"
 	"github.com/bakehq/bake/provisioners/file"
@@ -21,6 +25,14 @@ import (
 func plugins() bake.Plugins {
 	search := packer.DefaultSearch()
 	return bake.Plugins{
+		DataSources: map[string]func(bake.DecodeContext) (bake.DataSource, hcl.Diagnostics){
+			dsamazon.AMIType:            dsamazon.NewAMI,
+			dsamazon.ParameterStoreType: dsamazon.NewParameterStore,
+			dsamazon.SecretsManagerType: dsamazon.NewSecretsManager,
+			dshttp.Type:                 dshttp.New,
+			gitcommit.Type:              gitcommit.New,
+			null.Type:                   null.New,
+		},
 		Builders: map[string]func(bake.DecodeContext) (bake.Builder, hcl.Diagnostics){
 			"docker":    dockerbuilder.New,
 			amazon.Type: amazon.New,
