@@ -276,6 +276,9 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		return nil, err
 	}
 	m.captured = true
+	if err := releaseOwner(ctx, m.st); err != nil {
+		return nil, err
+	}
 	a := &bake.Artifact{BuilderType: Type, Extra: map[string]string{"region": m.b.cl.region()}}
 	if m.b.cfg.SkipCreateAMI {
 		if meta.Verify != nil {

@@ -77,7 +77,10 @@ func (b *Builder) BootCached(ctx context.Context, base bake.Base, key string, lo
 func (m *machine) Checkpoint(ctx context.Context, key, comment string) error {
 	s := m.st
 	name := fmt.Sprintf("bake-checkpoint-%s-%s", key[:12], s.bakeID)
-	tags := map[string]string{TagCheckpoint: key, bake.LabelName: s.cfg.name, "Name": truncate(comment, 250)}
+	// The owner tags (with the run tag but not TagBake, so that the
+	// bake's own cleanup still keeps it) let bake gc remove a checkpoint
+	// of a dead run once its retention is over.
+	tags := bake.OwnerLabels(s.cfg.runUUID, map[string]string{TagCheckpoint: key, bake.LabelName: s.cfg.name, "Name": truncate(comment, 250)})
 	out, err := s.api.CreateImage(ctx, &ec2.CreateImageInput{
 		InstanceId: aws.String(s.instanceID),
 		Name:       aws.String(name),

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/bakehq/bake/bake"
 )
 
 // lineage are the tags on the AMI and its snapshots: the version, the
@@ -198,6 +200,35 @@ func tagSnapshots(ctx context.Context, api images, snaps []string, tags map[stri
 	}
 	if _, err := api.CreateTags(ctx, &ec2.CreateTagsInput{Resources: snaps, Tags: tagList(tags)}); err != nil {
 		return fmt.Errorf("tag snapshots %s: %w", strings.Join(snaps, ", "), err)
+	}
+	return nil
+}
+
+// releaseOwner drops the owner tags from the finished AMIs and their
+// snapshots: they are the product now, which bake gc must never take for
+// a dead run's leftovers.
+func releaseOwner(ctx context.Context, s *state) error {
+	var keys []types.Tag
+	for _, k := range bake.OwnerKeys {
+		keys = append(keys, types.Tag{Key: aws.String(k)})
+	}
+	drop := func(api images, ids []string) error {
+		if len(ids) == 0 || ids[0] == "" {
+			return nil
+		}
+		if _, err := api.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: ids, Tags: keys}); err != nil {
+			return fmt.Errorf("drop the owner tags of finished %s: %w", strings.Join(ids, ", "), err)
+		}
+		return nil
+	}
+	if err := drop(s.api, append([]string{s.amiID}, s.snapshots...)); err != nil {
+		return err
+	}
+	for _, r := range sortedKeys(s.copies) {
+		c := s.copies[r]
+		if err := drop(s.cl.in(r), append([]string{c.ami}, c.snapshots...)); err != nil {
+			return fmt.Errorf("in %s: %w", r, err)
+		}
 	}
 	return nil
 }

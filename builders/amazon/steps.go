@@ -119,9 +119,11 @@ type regionCopy struct {
 // what this bake made even when one run bakes several sources.
 const TagBake = "dev.bake.bake"
 
-// runTags are the tags that mark what this bake made.
+// runTags are the tags that mark what this bake made, with the run's
+// owner (bake.OwnerLabels) so that bake gc can remove what a killed run
+// left.
 func (s *state) runTags() map[string]string {
-	return map[string]string{TagRun: s.cfg.runUUID, TagBake: s.bakeID}
+	return bake.OwnerLabels(s.cfg.runUUID, map[string]string{TagBake: s.bakeID})
 }
 
 func (s *state) runFilters() []types.Filter {

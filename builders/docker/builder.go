@@ -172,10 +172,9 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 		Entrypoint: []string{"/bin/sh"},
 		Tty:        true,
 		OpenStdin:  true,
-		Labels: map[string]string{
-			bake.LabelRun:  b.runUUID,
-			bake.LabelName: b.cfg.name,
-		},
+		// The owner labels let bake gc remove the container of a run
+		// that was killed before it could.
+		Labels: bake.OwnerLabels(b.runUUID, map[string]string{bake.LabelName: b.cfg.name}),
 	}
 	hc := &container.HostConfig{
 		Privileged: b.cfg.Privileged,

@@ -72,7 +72,7 @@ func (m *machine) verify(ctx context.Context, img string, spec *bake.VerifySpec,
 		created, err := m.api.ContainerCreate(ctx, &container.Config{
 			Image:        img,
 			ExposedPorts: ports,
-			Labels:       map[string]string{bake.LabelRun: m.b.runUUID, bake.LabelName: cfg.name, LabelVerify: "true"},
+			Labels:       bake.OwnerLabels(m.b.runUUID, map[string]string{bake.LabelName: cfg.name, LabelVerify: "true"}),
 		}, &container.HostConfig{PortBindings: bindings}, nil, platform, name)
 		if err != nil {
 			return bake.VerifyTarget{}, fmt.Errorf("create container %s from the new image %s: %w", name, bake.ShortID(img), err)
