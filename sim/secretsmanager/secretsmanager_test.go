@@ -3,12 +3,16 @@ package secretsmanager_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +27,84 @@ import (
 	"github.com/bakehq/bake/sim/secretsmanager"
 )
 
+// call is one captured response, in the form sim/testdata/
+// validate_responses.py reads.
+type call struct {
+	Service   string            `json:"service"`
+	Operation string            `json:"operation"`
+	Status    int               `json:"status"`
+	Headers   map[string]string `json:"headers"`
+	Body      string            `json:"body"`
+}
+
+// recorder keeps every response of h.
+type recorder struct {
+	h     http.Handler
+	mu    sync.Mutex
+	calls []call
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	rec := httptest.NewRecorder()
+	r.h.ServeHTTP(rec, req)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+	_, op, _ := strings.Cut(req.Header.Get("X-Amz-Target"), ".")
+	c := call{Service: "secretsmanager", Operation: op, Status: rec.Code, Headers: map[string]string{}, Body: base64.StdEncoding.EncodeToString(rec.Body.Bytes())}
+	for k := range rec.Header() {
+		c.Headers[k] = rec.Header().Get(k)
+	}
+	r.mu.Lock()
+	r.calls = append(r.calls, c)
+	r.mu.Unlock()
+}
+
+// validate checks every captured response with botocore's own parsers
+// and model (sim/testdata/validate_responses.py).
+func (r *recorder) validate(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/lib/python3/dist-packages/botocore"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Debian's python3-botocore is not installed: apt-get install python3-botocore")
+		}
+		t.Skipf("Debian's python3-botocore is not installed: %v", err)
+	}
+	r.mu.Lock()
+	var b bytes.Buffer
+	for _, c := range r.calls {
+		if err := json.NewEncoder(&b).Encode(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.mu.Unlock()
+	path := filepath.Join(t.TempDir(), "calls.jsonl")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/usr/bin/python3", "../testdata/validate_responses.py", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("responses do not parse under botocore's model: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
+
 // serve runs a core server with only Secrets Manager on a loopback port.
 func serve(t *testing.T) string {
+	t.Helper()
+	return serveRecorded(t).url
+}
+
+type recorded struct {
+	url string
+	rec *recorder
+}
+
+func serveRecorded(t *testing.T) recorded {
 	t.Helper()
 	srv := core.NewServer(core.Config{Store: &core.Store{}})
 	_, svc, err := secretsmanager.New(srv)
@@ -34,9 +114,10 @@ func serve(t *testing.T) string {
 	if err := srv.Add(svc); err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	rec := &recorder{h: srv}
+	hs := httptest.NewServer(rec)
 	t.Cleanup(hs.Close)
-	return hs.URL
+	return recorded{url: hs.URL, rec: rec}
 }
 
 func client(t *testing.T, endpoint string) *sm.Client {
@@ -64,7 +145,8 @@ func code(err error) string {
 func TestSDK(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := client(t, serve(t))
+	srv := serveRecorded(t)
+	c := client(t, srv.url)
 
 	created, err := c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("prod/db"), SecretString: aws.String(`{"user":"app","pass":"s3cr3t"}`),
 		Description: aws.String("the database"), Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("core")}}})
@@ -165,6 +247,8 @@ func TestSDK(t *testing.T) {
 	if err != nil || len(left.SecretList) != 0 {
 		t.Fatalf("list after deletes = %+v, %v", left, err)
 	}
+	// Every response, successes and errors, parses under botocore's model.
+	srv.rec.validate(t)
 }
 
 const awsBin = "/usr/bin/aws"
