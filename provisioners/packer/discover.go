@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"golang.org/x/mod/semver"
 )
 
@@ -41,6 +42,9 @@ type Plugin struct {
 	builtinOf string
 	argsOnce  sync.Once
 	argsErr   error
+	// inproc makes the provisioner of a plugin built into bake, which
+	// runs in bake's process.
+	inproc func() packersdk.Provisioner
 }
 
 // Search says where to look for plugins.
@@ -90,8 +94,10 @@ func (s Search) String() string {
 // installed matches an installed plugin's file name.
 var installed = regexp.MustCompile(`^packer-plugin-([a-z0-9-]+?)(_(v[0-9][^_]*)_x[0-9.]+_[a-z0-9]+_[a-z0-9]+)?(\.exe)?$`)
 
-// Find lists the provisioners s finds, by name; the first found wins.
-// It runs `describe` on every multi-component plugin, as Packer does.
+// Find lists the provisioners s finds, by name; the first found wins:
+// the plugins in s's directories, then the ones built into bake
+// (ansible, ansible-local), then packer's built-ins. It runs `describe`
+// on every multi-component plugin, as Packer does.
 func Find(ctx context.Context, s Search) map[string]*Plugin {
 	out := map[string]*Plugin{}
 	for _, dir := range s.Dirs {
@@ -99,6 +105,11 @@ func Find(ctx context.Context, s Search) map[string]*Plugin {
 			if _, ok := out[p.Name]; !ok {
 				out[p.Name] = p
 			}
+		}
+	}
+	for _, p := range builtinPlugins() {
+		if _, ok := out[p.Name]; !ok {
+			out[p.Name] = p
 		}
 	}
 	if s.Packer != "" {

@@ -36,6 +36,7 @@ type running struct {
 	cmd    *exec.Cmd
 	tmp    string // the plugin's TMPDIR and PACKER_CACHE_DIR, removed on close
 	client *packerrpc.Client
+	inproc packersdk.Provisioner // a plugin built into bake, in its process
 	stderr *bake.Tail
 	waited chan struct{}
 	once   sync.Once
@@ -172,7 +173,12 @@ func (r *running) withLog(err error) error {
 }
 
 // provisioner is the plugin's provisioner over RPC.
-func (r *running) provisioner() packersdk.Provisioner { return r.client.Provisioner() }
+func (r *running) provisioner() packersdk.Provisioner {
+	if r.inproc != nil {
+		return r.inproc
+	}
+	return r.client.Provisioner()
+}
 
 // close kills the plugin (Packer plugins ignore SIGINT and SIGTERM: they
 // expect their parent to kill them), waits for it and removes its temp
@@ -182,7 +188,14 @@ func (r *running) close() error {
 		if r.client != nil {
 			r.client.Close()
 		}
-		if r.cmd.Process != nil {
+		if r.inproc != nil {
+			// What it started (ansible-playbook, ssh's control
+			// masters) names its temp dir on the command line.
+			if err := killMentioning(r.tmp); err != nil {
+				r.err = fmt.Errorf("stop the processes of packer provisioner %s: %w", r.plugin.Name, err)
+			}
+		}
+		if r.cmd != nil && r.cmd.Process != nil {
 			r.cmd.Process.Kill()
 			select {
 			case <-r.waited:
@@ -190,7 +203,7 @@ func (r *running) close() error {
 				r.err = fmt.Errorf("packer plugin %s (pid %d) did not exit after kill", r.plugin.Path, r.cmd.Process.Pid)
 			}
 		}
-		if err := os.RemoveAll(r.tmp); err != nil && r.err == nil {
+		if err := os.RemoveAll(r.tmp); r.tmp != "" && err != nil && r.err == nil {
 			r.err = fmt.Errorf("remove packer plugin temp dir %s: %w", r.tmp, err)
 		}
 	})

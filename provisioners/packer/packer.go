@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/bakehq/bake/bake"
 )
@@ -56,6 +57,8 @@ type Provisioner struct {
 	dir     string
 	runUUID string
 	paths   map[string]string // path-like attributes that name local files
+	// userVars are the bake file's variables, for Prepare.
+	userVars map[string]string
 }
 
 func factory(p *Plugin) NewFunc {
@@ -88,19 +91,58 @@ func New(ctx context.Context, p *Plugin, dc bake.DecodeContext) (bake.Provisione
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	if err := r.provisioner().Prepare(buildVars(""), val); err != nil {
+	prep := val
+	if p.inproc != nil {
+		if err := needProgram(p, localCommand(p, val)); err != nil {
+			return nil, bad(err)
+		}
+		prep = absPaths(val, dc.Dir)
+	}
+	vars := userVars(dc.Eval)
+	// A block is checked once for all its build's sources: a stand-in
+	// source, so that `{{ build_name }}` renders.
+	if err := r.provisioner().Prepare(buildVars(checkSource, vars), prep); err != nil {
 		return nil, bad(fmt.Errorf("%s (%s) rejects the block: %w", p.Name, p.From, err))
 	}
 	if err := r.close(); err != nil {
 		return nil, bad(err)
 	}
-	return &Provisioner{plugin: p, config: val, dir: dc.Dir, runUUID: dc.RunUUID, paths: localPaths(val, dc.Dir)}, diags
+	return &Provisioner{plugin: p, config: val, dir: dc.Dir, runUUID: dc.RunUUID, userVars: vars, paths: localPaths(val, dc.Dir)}, diags
+}
+
+// userVars are the string values of the bake file's variables, for
+// Prepare's packer_user_variables (`{{ user "name" }}` in Packer's
+// templates). Other values are JSON, as Packer's CLI takes them.
+func userVars(ev *hcl.EvalContext) map[string]string {
+	out := map[string]string{}
+	if ev == nil {
+		return out
+	}
+	v, ok := ev.Variables["var"]
+	if !ok || v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return out
+	}
+	for name, av := range v.AsValueMap() {
+		switch {
+		case !av.IsWhollyKnown() || av.IsNull():
+		case av.Type() == cty.String:
+			out[name] = av.AsString()
+		default:
+			if b, err := ctyjson.Marshal(av, av.Type()); err == nil {
+				out[name] = string(b)
+			}
+		}
+	}
+	return out
 }
 
 // startPlugin starts p, or says why p cannot be started.
 func startPlugin(ctx context.Context, p *Plugin, dir string) (*running, error) {
 	if p.Err != nil {
 		return nil, p.Err
+	}
+	if p.inproc != nil {
+		return startInproc(p)
 	}
 	if p.builtinOf != "" {
 		// Sources bake in parallel: the first to use it settles Args.
@@ -124,20 +166,27 @@ func configSpec(r *running) (spec hcldec.ObjectSpec, err error) {
 	return r.provisioner().ConfigSpec(), nil
 }
 
+// checkSource stands for the source when a block is checked before a
+// bake, for all the sources of its build.
+const checkSource = "bake.check"
+
 // buildVars are the packer_* settings Packer core gives every
-// provisioner's Prepare, for a source named BUILD.TYPE.NAME.
-func buildVars(source string) map[string]interface{} {
+// provisioner's Prepare, for a source named TYPE.NAME (packer_build_name
+// is NAME, as in Packer, and `{{ build_name }}` expands to it), with the
+// bake file's variables.
+func buildVars(source string, vars map[string]string) map[string]interface{} {
 	parts := strings.Split(source, ".")
 	name, typ := parts[len(parts)-1], ""
 	if len(parts) >= 2 {
 		typ = parts[len(parts)-2]
 	}
 	return map[string]interface{}{
-		"packer_build_name":   name,
-		"packer_builder_type": typ,
-		"packer_debug":        false,
-		"packer_force":        false,
-		"packer_on_error":     "cleanup",
+		"packer_build_name":     name,
+		"packer_builder_type":   typ,
+		"packer_debug":          false,
+		"packer_force":          false,
+		"packer_on_error":       "cleanup",
+		"packer_user_variables": vars,
 	}
 }
 
@@ -178,8 +227,15 @@ func (p *Provisioner) Provision(ctx context.Context, t *bake.Target) error {
 	}
 	defer r.close()
 	prov := r.provisioner()
+	config := p.config
+	if r.inproc != nil {
+		if err := needProgram(p.plugin, localCommand(p.plugin, config)); err != nil {
+			return err
+		}
+		config = inprocConfig(r, config, p.dir)
+	}
 	stop := context.AfterFunc(ctx, func() { r.close() }) // a hung Prepare
-	err = prov.Prepare(buildVars(t.Source), p.config)
+	err = prov.Prepare(buildVars(t.Source, p.userVars), config)
 	if !stop() {
 		return fmt.Errorf("packer provisioner %s: %w", p.plugin.Name, ctx.Err())
 	}
@@ -195,7 +251,12 @@ func (p *Provisioner) Provision(ctx context.Context, t *bake.Target) error {
 	case err = <-done:
 	case <-ctx.Done():
 		// The SDK asks the plugin to cancel; give it a moment to
-		// return, then kill it, which ends the call.
+		// return, then kill it, which ends the call. A built-in's
+		// commands already fail (the communicator has ctx), but the
+		// local ones it started (ansible-playbook) do not see ctx.
+		if r.inproc != nil {
+			killMentioning(r.tmp)
+		}
 		select {
 		case err = <-done:
 		case <-time.After(cancelGrace):
@@ -209,13 +270,22 @@ func (p *Provisioner) Provision(ctx context.Context, t *bake.Target) error {
 		return r.close()
 	}
 	msg := strings.TrimSpace(err.Error())
+	// ansible-playbook's output (which task failed and why) comes as
+	// the plugin's messages.
+	out := ""
+	if r.inproc != nil {
+		if o := strings.TrimSpace(u.out.String()); o != "" {
+			out = "\n--- its last output ---\n" + o
+		}
+	}
 	if run := c.lastFailure(); run != nil {
-		run.Hint = fmt.Sprintf("packer provisioner %s (%s) says: %s", p.plugin.Name, p.plugin.From, msg)
+		run.Hint = fmt.Sprintf("packer provisioner %s (%s) says: %s%s", p.plugin.Name, p.plugin.From, msg, out)
 		return run
 	}
 	if said := strings.TrimSpace(u.errs.String()); said != "" {
 		msg += "\n--- the plugin's errors ---\n" + said
 	}
+	msg += out
 	return fmt.Errorf("packer provisioner %s (%s): %s", p.plugin.Name, p.plugin.From, msg)
 }
 

@@ -16,10 +16,11 @@ type ui struct {
 	stdout *bake.LineWriter
 	stderr *bake.LineWriter
 	errs   *bake.Tail // what the plugin reported as errors, for the failure
+	out    *bake.Tail // its last messages (a command's stdout), for the failure
 }
 
 func newUI(log bake.Log) *ui {
-	return &ui{log: log, stdout: log.Stdout(), stderr: log.Stderr(), errs: bake.NewTail(bake.TailBytes)}
+	return &ui{log: log, stdout: log.Stdout(), stderr: log.Stderr(), errs: bake.NewTail(bake.TailBytes), out: bake.NewTail(bake.TailBytes)}
 }
 
 func (u *ui) Ask(q string) (string, error) {
@@ -32,7 +33,11 @@ func (u *ui) Say(msg string) { u.log.Info(strings.TrimRight(msg, "\n")) }
 
 func (u *ui) Sayf(msg string, args ...any) { u.Say(fmt.Sprintf(msg, args...)) }
 
-func (u *ui) Message(msg string) { io.WriteString(u.stdout, strings.TrimRight(msg, "\n")+"\n") }
+func (u *ui) Message(msg string) {
+	msg = strings.TrimRight(msg, "\n") + "\n"
+	io.WriteString(u.stdout, msg)
+	io.WriteString(u.out, msg)
+}
 
 func (u *ui) Error(msg string) {
 	msg = strings.TrimRight(msg, "\n") + "\n"

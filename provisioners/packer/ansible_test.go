@@ -1,0 +1,121 @@
+package packer_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// These tests bake with packer-plugin-ansible v1.1.2, built into bake,
+// and Debian's ansible: a real playbook against a real container, over
+// the plugin's SSH adapter (ansible) and on the machine (ansible-local).
+
+func needAnsible(t *testing.T) {
+	t.Helper()
+	needPackerAndDocker(t)
+	if _, err := exec.LookPath("ansible-playbook"); err != nil {
+		t.Skip("ansible-playbook not installed (apt-get install ansible)")
+	}
+}
+
+// aptProxy is hack/setup-recipes.sh's apt-cacher-ng as containers reach
+// it, as an http_proxy= prefix, or "" (apt then uses the mirror).
+func aptProxy(t *testing.T) string {
+	if p, ok := os.LookupEnv("BAKE_TEST_APT_PROXY"); ok {
+		return "http_proxy=" + p + " "
+	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:3142", time.Second)
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	out, err := exec.Command("docker", "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}").Output()
+	if gw := strings.TrimSpace(string(out)); err == nil && gw != "" {
+		return "http_proxy=http://" + gw + ":3142 "
+	}
+	return ""
+}
+
+const playbook = `- hosts: all
+  gather_facts: true
+  tasks:
+    - name: write who baked it
+      copy:
+        dest: /ansible-was-here
+        content: "{{ packer_build_name }} {{ packer_builder_type }} {{ greeting }} {{ ansible_distribution }}\n"
+    - name: say hello
+      command: echo hello from ansible
+`
+
+func TestAnsibleBakes(t *testing.T) {
+	needAnsible(t)
+	for _, tc := range []struct{ name, block string }{
+		{"ansible", `  provisioner "ansible" {
+    playbook_file   = "playbook.yml"
+    extra_arguments = ["-e", "greeting=hi-{{ build_name }}"]
+  }`},
+		{"ansible-local", `  provisioner "ansible-local" {
+    playbook_file   = "playbook.yml"
+    extra_arguments = ["-e", "greeting=hi-{{ build_name }}"]
+  }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// ansible needs python3 on the machine; ansible-local needs
+			// ansible itself there.
+			pkgs := "python3"
+			if tc.name == "ansible-local" {
+				pkgs = "ansible-core"
+			}
+			proxy := aptProxy(t)
+			repo, version := "bake-test/packer-"+tc.name, uniq("v")
+			removeImage(t, repo+":"+version)
+			dir := writeBake(t, bakeFile(repo, fmt.Sprintf(`  provisioner "shell" {
+    inline = ["%sapt-get update -qq && %sapt-get install -y -qq --no-install-recommends %s >/dev/null"]
+  }
+%s`, proxy, proxy, pkgs, tc.block)))
+			if err := os.WriteFile(filepath.Join(dir, "playbook.yml"), []byte(playbook), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := bakeDir(t, context.Background(), dir, nil, "build", "--json", "--version", version, ".")
+			if r.code != 0 {
+				t.Fatalf("bake: %s", r)
+			}
+			assertNothingLeft(t, runUUID(events(t, r.stdout)))
+			if !strings.Contains(r.stdout, "hello from ansible") && !strings.Contains(r.stdout, "say hello") {
+				t.Errorf("ansible's output did not reach the events: %s", r)
+			}
+			out, err := exec.Command("docker", "run", "--rm", repo+":"+version, "cat", "/ansible-was-here").CombinedOutput()
+			if want := "app docker hi-app Debian"; err != nil || strings.TrimSpace(string(out)) != want {
+				t.Errorf("the playbook did not run in the image: %v %q, want %q", err, out, want)
+			}
+		})
+	}
+}
+
+// TestAnsibleMissing: without ansible-playbook, the block is refused at
+// its file:line with what to install.
+func TestAnsibleMissing(t *testing.T) {
+	block := `  provisioner "ansible" {
+    playbook_file = "playbook.yml"
+  }`
+	dir := writeBake(t, bakeFile("bake-test/packer-no-ansible", block))
+	if err := os.WriteFile(filepath.Join(dir, "playbook.yml"), []byte(playbook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	r := bakeDir(t, context.Background(), dir, nil, "validate", ".")
+	if r.code != 2 {
+		t.Fatalf("bake validate without ansible must be bad input (exit 2): %s", r)
+	}
+	for _, w := range []string{at(block, "provisioner"), "ansible-playbook", "apt-get install ansible", "pip install ansible"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("error lacks %q: %s", w, r)
+		}
+	}
+}
