@@ -82,7 +82,7 @@ func (b *Builder) Resolve(ctx context.Context) (bake.Base, error) {
 	if err := b.cl.checkCredentials(ctx, c.name); err != nil {
 		return bake.Base{}, err
 	}
-	if err := checkInstanceType(c.name, c.InstanceType); err != nil {
+	if err := checkInstanceType(c.name, c.instanceType()); err != nil {
 		return bake.Base{}, err
 	}
 	api := b.cl.in(b.cl.region())
@@ -94,16 +94,8 @@ func (b *Builder) Resolve(ctx context.Context) (bake.Base, error) {
 		return bake.Base{}, err
 	}
 	b.source = img
-	if !c.SkipCreateAMI {
-		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"self"},
-			Filters: []types.Filter{{Name: aws.String("name"), Values: []string{c.AMIName}}}})
-		if err != nil {
-			return bake.Base{}, fmt.Errorf("source %q: look for an AMI already named %q: %w", c.name, c.AMIName, err)
-		}
-		if len(out.Images) > 0 {
-			return bake.Base{}, bake.BadInputf("source %q: ami_name %q is already used by %s in %s: bake a new version, or deregister it",
-				c.name, c.AMIName, aws.ToString(out.Images[0].ImageId), b.cl.region())
-		}
+	if err := b.checkNameFree(ctx, api); err != nil {
+		return bake.Base{}, err
 	}
 	return bake.Base{Name: sourceName(c, img), Digest: aws.ToString(img.ImageId)}, nil
 }
@@ -149,6 +141,9 @@ func (b *Builder) checkRegions(ctx context.Context, api imageFinder) error {
 		return bake.BadInputf("source %q: region %q is not an EC2 region (regions: %s)", c.name, b.cl.region(), strings.Join(names, ", "))
 	}
 	for _, r := range c.AMIRegions {
+		if c.pc != nil && c.pc.AMISkipRegionValidation {
+			break
+		}
 		if !known[r] {
 			return bake.BadInputf("source %q: ami_regions: %q is not an EC2 region (regions: %s)", c.name, r, strings.Join(names, ", "))
 		}
@@ -175,6 +170,9 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 	}
 	f := c.SourceAMIFilter
 	in := &ec2.DescribeImagesInput{Owners: f.Owners}
+	if f.IncludeDeprecated {
+		in.IncludeDeprecated = aws.Bool(true)
+	}
 	for _, k := range sortedKeys(f.Filters) {
 		in.Filters = append(in.Filters, types.Filter{Name: aws.String(k), Values: []string{f.Filters[k]}})
 	}
@@ -209,7 +207,24 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 // Boot runs the boot steps: key pair, security group, instance, host
 // keys, SSH. On failure the machine it returns removes what they made.
 func (b *Builder) Boot(ctx context.Context, base bake.Base, log bake.Log) (bake.Machine, error) {
+	b.infoLines(log)
 	return b.boot(ctx, base, base.Digest, log)
+}
+
+// infoLines says once per source which arguments have no effect here,
+// and how bake does what it does differently from Packer.
+func (b *Builder) infoLines(log bake.Log) {
+	c := b.cfg
+	if len(c.ignored) > 0 {
+		log.Info(fmt.Sprintf("%s.%s: accepted without effect here: %s", Type, c.name, strings.Join(c.ignored, ", ")))
+	}
+	if pc := c.pc; pc != nil && (pc.SpotPrice != "" || len(pc.SpotInstanceTypes) > 0) {
+		log.Info(fmt.Sprintf("%s.%s: spot_price / spot_instance_types: bake launches the build instance on demand (RunInstances, instance type %s), not as a spot request; the AMI is the same",
+			Type, c.name, c.instanceType()))
+	}
+	if c.pc != nil && c.pc.Comm.Type == "none" {
+		log.Info(fmt.Sprintf("%s.%s: communicator = \"none\": no SSH connection; provisioners cannot run", Type, c.name))
+	}
 }
 
 // boot launches the instance from launch (the source AMI, or a checkpoint).

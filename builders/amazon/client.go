@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -36,6 +37,7 @@ type (
 		DeleteSecurityGroup(ctx context.Context, in *ec2.DeleteSecurityGroupInput, opts ...func(*ec2.Options)) (*ec2.DeleteSecurityGroupOutput, error)
 		DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 		DescribeSubnets(ctx context.Context, in *ec2.DescribeSubnetsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSubnetsOutput, error)
+		DescribeVpcs(ctx context.Context, in *ec2.DescribeVpcsInput, opts ...func(*ec2.Options)) (*ec2.DescribeVpcsOutput, error)
 	}
 	instances interface {
 		RunInstances(ctx context.Context, in *ec2.RunInstancesInput, opts ...func(*ec2.Options)) (*ec2.RunInstancesOutput, error)
@@ -53,6 +55,8 @@ type (
 		CreateTags(ctx context.Context, in *ec2.CreateTagsInput, opts ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
 		DeleteTags(ctx context.Context, in *ec2.DeleteTagsInput, opts ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error)
 		EnableImageDeprecation(ctx context.Context, in *ec2.EnableImageDeprecationInput, opts ...func(*ec2.Options)) (*ec2.EnableImageDeprecationOutput, error)
+		ModifyImageAttribute(ctx context.Context, in *ec2.ModifyImageAttributeInput, opts ...func(*ec2.Options)) (*ec2.ModifyImageAttributeOutput, error)
+		ModifySnapshotAttribute(ctx context.Context, in *ec2.ModifySnapshotAttributeInput, opts ...func(*ec2.Options)) (*ec2.ModifySnapshotAttributeOutput, error)
 	}
 )
 
@@ -80,10 +84,31 @@ type clients struct {
 
 func loadClients(ctx context.Context, c *Config) (*clients, error) {
 	counter := &callCounter{byOp: map[string]int{}}
-	cfg, err := AWSConfig(ctx, fmt.Sprintf("source %q", c.name), "source", c.Region, c.Profile,
-		awsconfig.WithAPIOptions([]func(*middleware.Stack) error{counter.middleware}))
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithAPIOptions([]func(*middleware.Stack) error{counter.middleware})}
+	endpoint := ""
+	if pc := c.pc; pc != nil {
+		// Packer's access arguments; vault_aws_engine's credentials are
+		// in AccessKey/SecretKey/Token once Prepare asked Vault.
+		if pc.AccessKey != "" {
+			opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(pc.AccessKey, pc.SecretKey, pc.Token)))
+		}
+		if pc.CredsFilename != "" {
+			opts = append(opts, awsconfig.WithSharedCredentialsFiles([]string{pc.CredsFilename}))
+		}
+		if pc.MaxRetries > 0 {
+			opts = append(opts, awsconfig.WithRetryMaxAttempts(pc.MaxRetries))
+		}
+		endpoint = pc.CustomEndpointEc2
+	}
+	cfg, err := AWSConfig(ctx, fmt.Sprintf("source %q", c.name), "source", c.Region, c.Profile, opts...)
 	if err != nil {
 		return nil, err
+	}
+	if endpoint != "" {
+		if !strings.Contains(endpoint, "://") {
+			endpoint = "https://" + endpoint
+		}
+		cfg.BaseEndpoint = aws.String(endpoint)
 	}
 	cl := &clients{cfg: cfg, calls: counter, byName: map[string]EC2{}}
 	cl.newClient = func(region string) EC2 {

@@ -32,7 +32,11 @@ func (s *state) lineage() map[string]string {
 
 func (s *state) imageTags() map[string]string {
 	m := map[string]string{}
-	for k, v := range s.cfg.Tags {
+	user := s.cfg.Tags
+	if s.r != nil {
+		user = s.r.tags
+	}
+	for k, v := range user {
 		m[k] = v
 	}
 	for k, v := range s.lineage() {
@@ -44,12 +48,63 @@ func (s *state) imageTags() map[string]string {
 	return m
 }
 
+// snapshotTags are snapshot_tags (Packer gives snapshots those, not
+// tags) with the lineage and the run's tags.
 func (s *state) snapshotTags() map[string]string {
-	m := s.imageTags()
-	for k, v := range s.cfg.SnapshotTags {
+	m := map[string]string{}
+	user := s.cfg.SnapshotTags
+	if s.r != nil {
+		user = s.r.snapTags
+	}
+	for k, v := range user {
+		m[k] = v
+	}
+	for k, v := range s.lineage() {
+		m[k] = v
+	}
+	for k, v := range s.runTags() {
 		m[k] = v
 	}
 	return m
+}
+
+// description is ami_description, rendered.
+func (s *state) description() *string {
+	if s.r != nil {
+		return nilIfEmpty(s.r.description)
+	}
+	return nilIfEmpty(s.cfg.AMIDescription)
+}
+
+// imageMappings are the block device mappings CreateImage gives the AMI:
+// each launch_block_device_mappings volume with the delete_on_termination
+// asked for (the build instance's own always go with it), then
+// ami_block_device_mappings, which win for the same device.
+func imageMappings(c *Config) []types.BlockDeviceMapping {
+	byDev := map[string]types.BlockDeviceMapping{}
+	var order []string
+	add := func(m types.BlockDeviceMapping) {
+		d := aws.ToString(m.DeviceName)
+		if _, ok := byDev[d]; !ok {
+			order = append(order, d)
+		}
+		byDev[d] = m
+	}
+	for _, bd := range c.LaunchBlockDeviceMappings {
+		if bd.NoDevice || bd.VirtualName != "" {
+			continue
+		}
+		add(types.BlockDeviceMapping{DeviceName: aws.String(bd.DeviceName),
+			Ebs: &types.EbsBlockDevice{DeleteOnTermination: aws.Bool(bd.DeleteOnTermination != nil && *bd.DeleteOnTermination)}})
+	}
+	for _, bd := range c.AMIBlockDeviceMappings {
+		add(bd.sdk())
+	}
+	var out []types.BlockDeviceMapping
+	for _, d := range order {
+		out = append(out, byDev[d])
+	}
+	return out
 }
 
 // imageName is the name CreateImage gives: with encrypt_boot the AMI is
@@ -67,9 +122,10 @@ func (s *state) imageName() string {
 func createImage(ctx context.Context, s *state) error {
 	c := s.cfg
 	out, err := s.api.CreateImage(ctx, &ec2.CreateImageInput{
-		InstanceId:  aws.String(s.instanceID),
-		Name:        aws.String(s.imageName()),
-		Description: nilIfEmpty(c.AMIDescription),
+		InstanceId:          aws.String(s.instanceID),
+		Name:                aws.String(s.imageName()),
+		Description:         s.description(),
+		BlockDeviceMappings: imageMappings(c),
 		TagSpecifications: []types.TagSpecification{
 			tagSpec(types.ResourceTypeImage, s.imageTags()),
 			tagSpec(types.ResourceTypeSnapshot, s.snapshotTags()),
@@ -158,7 +214,7 @@ func encryptImage(ctx context.Context, s *state) error {
 	plain, plainSnaps := s.amiID, s.snapshots
 	out, err := s.api.CopyImage(ctx, &ec2.CopyImageInput{
 		SourceImageId: aws.String(plain), SourceRegion: aws.String(s.cl.region()), Name: aws.String(c.AMIName),
-		Description: nilIfEmpty(c.AMIDescription), Encrypted: aws.Bool(true), KmsKeyId: nilIfEmpty(c.KMSKeyID),
+		Description: s.description(), Encrypted: aws.Bool(true), KmsKeyId: nilIfEmpty(c.KMSKeyID),
 		ClientToken:       aws.String(s.cfg.runUUID + "-" + s.bakeID + "-encrypt"),
 		TagSpecifications: []types.TagSpecification{tagSpec(types.ResourceTypeImage, s.imageTags())},
 	})
@@ -356,13 +412,16 @@ func copyTo(ctx context.Context, s *state, region string, rc *regionCopy) error 
 	api := s.cl.in(region)
 	in := &ec2.CopyImageInput{
 		SourceImageId: aws.String(s.amiID), SourceRegion: aws.String(s.cl.region()), Name: aws.String(c.AMIName),
-		Description: nilIfEmpty(c.AMIDescription), ClientToken: aws.String(s.cfg.runUUID + "-" + s.bakeID + "-" + region),
+		Description: s.description(), ClientToken: aws.String(s.cfg.runUUID + "-" + s.bakeID + "-" + region),
 		TagSpecifications: []types.TagSpecification{tagSpec(types.ResourceTypeImage, s.imageTags())},
 	}
 	if c.EncryptBoot {
 		// kms_key_id names a key of the build region; the copies use
 		// each region's default EBS key.
 		in.Encrypted = aws.Bool(true)
+		if c.pc != nil {
+			in.KmsKeyId = nilIfEmpty(c.pc.AMIRegionKMSKeyIDs[region])
+		}
 	}
 	out, err := api.CopyImage(ctx, in)
 	if err != nil {

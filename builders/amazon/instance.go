@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,38 +17,58 @@ import (
 	"github.com/bakehq/bake/bake"
 )
 
-// runInstance launches the build instance: IMDSv2 required, the
-// temporary key pair and security group, tagged with the run so that a
-// launch whose answer is lost is still found and terminated. The client
-// token makes the SDK's retries launch one instance, not several.
+// runInstance launches the build instance: the key pair and security
+// group, tagged with the run so that a launch whose answer is lost is
+// still found and terminated. The client token makes the SDK's retries
+// launch one instance, not several.
 func runInstance(ctx context.Context, s *state) error {
-	c := s.cfg
-	out, err := s.api.RunInstances(ctx, runInstancesInput(s))
+	if err := s.ensureRendered(); err != nil {
+		return err
+	}
+	in, err := runInstancesInput(s)
+	if err != nil {
+		return err
+	}
+	out, err := s.api.RunInstances(ctx, in)
 	if err != nil {
 		if errCode(err) == "InvalidParameterValue" || errCode(err) == "Unsupported" {
-			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", c.InstanceType, s.launchAMI, shortErr(err))
+			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", in.InstanceType, s.launchAMI, shortErr(err))
 		}
-		return fmt.Errorf("launch %s from %s: %w", c.InstanceType, s.launchAMI, err)
+		return fmt.Errorf("launch %s from %s: %w", in.InstanceType, s.launchAMI, err)
 	}
 	s.instance = out.Instances[0]
 	s.instanceID = aws.ToString(s.instance.InstanceId)
-	s.log.Info(fmt.Sprintf("instance %s (%s) launched from %s", s.instanceID, c.InstanceType, s.launchAMI))
+	s.log.Info(fmt.Sprintf("instance %s (%s) launched from %s", s.instanceID, in.InstanceType, s.launchAMI))
 	return nil
 }
 
+// instanceType is instance_type, or with only spot_instance_types set,
+// the first of them (bake launches on demand).
+func (c *Config) instanceType() string {
+	if c.InstanceType == "" && c.pc != nil && len(c.pc.SpotInstanceTypes) > 0 {
+		return c.pc.SpotInstanceTypes[0]
+	}
+	return c.InstanceType
+}
+
 // runInstancesInput is the build instance's launch request.
-func runInstancesInput(s *state) *ec2.RunInstancesInput {
+func runInstancesInput(s *state) (*ec2.RunInstancesInput, error) {
 	c := s.cfg
-	groups := c.SecurityGroupIDs
+	r := s.r
+	if r == nil {
+		r = &rendered{description: c.AMIDescription, tags: c.Tags, runTags: c.RunTags, volumeTags: c.RunVolumeTags, snapTags: c.SnapshotTags}
+	}
+	groups := s.groupIDs
 	if s.groupID != "" {
 		groups = []string{s.groupID}
 	}
+	instName := map[string]string{"Name": s.instanceName()}
 	in := &ec2.RunInstancesInput{
 		ImageId:      aws.String(s.launchAMI),
-		InstanceType: types.InstanceType(c.InstanceType),
+		InstanceType: types.InstanceType(c.instanceType()),
 		MinCount:     aws.Int32(1),
 		MaxCount:     aws.Int32(1),
-		KeyName:      aws.String(s.keyName),
+		KeyName:      nilIfEmpty(s.keyName),
 		ClientToken:  aws.String(s.cfg.runUUID + "-" + s.bakeID), // a verify instance's bakeID differs
 		MetadataOptions: &types.InstanceMetadataOptionsRequest{
 			HttpTokens:              types.HttpTokensStateRequired,
@@ -54,28 +76,81 @@ func runInstancesInput(s *state) *ec2.RunInstancesInput {
 			HttpPutResponseHopLimit: aws.Int32(1),
 		},
 		TagSpecifications: []types.TagSpecification{
-			tagSpec(types.ResourceTypeInstance, map[string]string{"Name": s.instanceName()}, c.RunTags, s.runTags()),
-			tagSpec(types.ResourceTypeVolume, c.RunTags, s.runTags()),
+			tagSpec(types.ResourceTypeInstance, instName, r.runTags, s.runTags()),
+			tagSpec(types.ResourceTypeVolume, r.volumeTags, s.runTags()),
 		},
 		InstanceInitiatedShutdownBehavior: types.ShutdownBehaviorTerminate,
 	}
-	if c.UserData != "" {
-		in.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(c.UserData)))
+	userData := c.UserData
+	if pc := c.pc; pc != nil {
+		if c.imdsSet {
+			m := pc.Metadata
+			in.MetadataOptions = &types.InstanceMetadataOptionsRequest{
+				HttpTokens:   types.HttpTokensState(m.HttpTokens),
+				HttpEndpoint: types.InstanceMetadataEndpointState(m.HttpEndpoint),
+			}
+			if m.HttpPutResponseHopLimit > 0 {
+				in.MetadataOptions.HttpPutResponseHopLimit = aws.Int32(int32(m.HttpPutResponseHopLimit))
+			}
+			if m.InstanceMetadataTags != "" {
+				in.MetadataOptions.InstanceMetadataTags = types.InstanceMetadataTagsState(m.InstanceMetadataTags)
+			}
+		}
+		if pc.InstanceInitiatedShutdownBehavior != "" {
+			in.InstanceInitiatedShutdownBehavior = types.ShutdownBehavior(pc.InstanceInitiatedShutdownBehavior)
+		}
+		if p := pc.IamInstanceProfile; p != "" {
+			if strings.HasPrefix(p, "arn:") {
+				in.IamInstanceProfile = &types.IamInstanceProfileSpecification{Arn: aws.String(p)}
+			} else {
+				in.IamInstanceProfile = &types.IamInstanceProfileSpecification{Name: aws.String(p)}
+			}
+		}
+		if pc.UserDataFile != "" {
+			b, err := os.ReadFile(pc.UserDataFile)
+			if err != nil {
+				return nil, bake.BadInputf("source %q: user_data_file: %v", c.name, err)
+			}
+			userData = string(b)
+		}
+		tenancy := pc.Tenancy
+		if tenancy == "" {
+			tenancy = pc.Placement.Tenancy
+		}
+		if s.az != "" || tenancy != "" {
+			in.Placement = &types.Placement{AvailabilityZone: nilIfEmpty(s.az), Tenancy: types.Tenancy(tenancy)}
+		}
+		if pc.EbsOptimized {
+			in.EbsOptimized = aws.Bool(true)
+		}
+		if pc.EnableUnlimitedCredits {
+			in.CreditSpecification = &types.CreditSpecificationRequest{CpuCredits: aws.String("unlimited")}
+		}
+	}
+	if userData != "" {
+		in.UserData = aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))
 	}
 	for _, bd := range c.LaunchBlockDeviceMappings {
-		in.BlockDeviceMappings = append(in.BlockDeviceMappings, bd.sdk())
+		m := bd.sdk()
+		if m.Ebs != nil {
+			// The build instance's volumes always go with it (nothing is
+			// left behind); the AMI gets the delete_on_termination asked
+			// for (createImage).
+			m.Ebs.DeleteOnTermination = aws.Bool(true)
+		}
+		in.BlockDeviceMappings = append(in.BlockDeviceMappings, m)
 	}
 	if c.AssociatePublicIPAddress != nil {
 		// EC2 takes the public address choice only on a network interface.
 		in.NetworkInterfaces = []types.InstanceNetworkInterfaceSpecification{{
 			DeviceIndex: aws.Int32(0), AssociatePublicIpAddress: c.AssociatePublicIPAddress,
-			Groups: groups, SubnetId: nilIfEmpty(c.SubnetID), DeleteOnTermination: aws.Bool(true),
+			Groups: groups, SubnetId: nilIfEmpty(s.subnetID), DeleteOnTermination: aws.Bool(true),
 		}}
 	} else {
 		in.SecurityGroupIds = groups
-		in.SubnetId = nilIfEmpty(c.SubnetID)
+		in.SubnetId = nilIfEmpty(s.subnetID)
 	}
-	return in
+	return in, nil
 }
 
 func nilIfEmpty(s string) *string {
@@ -86,10 +161,16 @@ func nilIfEmpty(s string) *string {
 }
 
 func (bd BlockDeviceMapping) sdk() types.BlockDeviceMapping {
-	ebs := &types.EbsBlockDevice{DeleteOnTermination: bd.DeleteOnTermination, Encrypted: bd.Encrypted}
-	if ebs.DeleteOnTermination == nil {
-		ebs.DeleteOnTermination = aws.Bool(true)
+	m := types.BlockDeviceMapping{DeviceName: aws.String(bd.DeviceName)}
+	switch {
+	case bd.NoDevice:
+		m.NoDevice = aws.String("")
+		return m
+	case bd.VirtualName != "":
+		m.VirtualName = aws.String(bd.VirtualName)
+		return m
 	}
+	ebs := &types.EbsBlockDevice{DeleteOnTermination: bd.DeleteOnTermination, Encrypted: bd.Encrypted}
 	if bd.VolumeSize > 0 {
 		ebs.VolumeSize = aws.Int32(bd.VolumeSize)
 	}
@@ -104,7 +185,8 @@ func (bd BlockDeviceMapping) sdk() types.BlockDeviceMapping {
 	}
 	ebs.KmsKeyId = nilIfEmpty(bd.KMSKeyID)
 	ebs.SnapshotId = nilIfEmpty(bd.SnapshotID)
-	return types.BlockDeviceMapping{DeviceName: aws.String(bd.DeviceName), Ebs: ebs}
+	m.Ebs = ebs
+	return m
 }
 
 // waitRunning waits for the instance to run and finds the address to

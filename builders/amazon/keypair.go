@@ -13,7 +13,24 @@ import (
 
 // importKeyPair makes an ed25519 key in memory and imports its public
 // half as a temporary key pair; the private half never leaves memory.
+// With ssh_keypair_name the instance launches with that key pair, and
+// with ssh_private_key_file, ssh_agent_auth or ssh_password alone with
+// none, as in Packer: bake then imports nothing.
 func importKeyPair(ctx context.Context, s *state) error {
+	if pc := s.cfg.pc; pc != nil {
+		cm := pc.Comm
+		if cm.Type == "none" {
+			s.ownKey = true
+			return nil
+		}
+		if cm.SSHKeyPairName != "" || cm.SSHPrivateKeyFile != "" || cm.SSHAgentAuth || cm.SSHPassword != "" {
+			s.ownKey, s.keyName = true, cm.SSHKeyPairName
+			if s.keyName != "" {
+				s.log.Info("using key pair " + s.keyName + " (ssh_keypair_name)")
+			}
+			return nil
+		}
+	}
 	key, err := sshcomm.NewEphemeralKey()
 	if err != nil {
 		return err
@@ -34,7 +51,7 @@ func importKeyPair(ctx context.Context, s *state) error {
 
 // deleteKeyPair removes the temporary key pair; a missing one is done.
 func deleteKeyPair(ctx context.Context, s *state) error {
-	if s.keyName == "" {
+	if s.keyName == "" || s.ownKey {
 		return nil
 	}
 	_, err := s.api.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: aws.String(s.keyName)})

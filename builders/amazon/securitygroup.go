@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	awscommon "github.com/hashicorp/packer-plugin-amazon/builder/common"
+
 	"github.com/bakehq/bake/bake"
 )
 
@@ -19,11 +21,22 @@ import (
 // security_group_ids set it makes none.
 func createSecurityGroup(ctx context.Context, s *state) error {
 	c := s.cfg
-	if len(c.SecurityGroupIDs) > 0 {
-		s.log.Info("using security_group_ids " + strings.Join(c.SecurityGroupIDs, ", "))
+	if err := findNetwork(ctx, s); err != nil {
+		return err
+	}
+	if len(s.groupIDs) > 0 {
+		s.log.Info("using security groups " + strings.Join(s.groupIDs, ", "))
 		return nil
 	}
 	cidrs := c.SourceCIDRs
+	if len(cidrs) == 0 && c.pc != nil && c.pc.TemporarySGSourcePublicIp {
+		// Packer asks checkip.amazonaws.com for this machine's public address.
+		ip, err := awscommon.CheckPublicIp()
+		if err != nil {
+			return fmt.Errorf("temporary_security_group_source_public_ip: find this machine's public address: %w", err)
+		}
+		cidrs = []string{ip.String() + "/32"}
+	}
 	if len(cidrs) == 0 {
 		cidr, err := callerCIDR(ctx, s.cl.endpointHost())
 		if err != nil {
@@ -63,8 +76,8 @@ func createSecurityGroup(ctx context.Context, s *state) error {
 // bake whose CreateSecurityGroup answer was lost. EC2 refuses while a
 // terminating instance still uses it, so it retries for a while.
 func deleteSecurityGroup(ctx context.Context, s *state) error {
-	if len(s.cfg.SecurityGroupIDs) > 0 {
-		return nil
+	if len(s.groupIDs) > 0 && s.groupID == "" {
+		return nil // the user's groups
 	}
 	ids := map[string]bool{}
 	if s.groupID != "" {
@@ -115,15 +128,15 @@ func sshPermission(port int, cidrs []string) types.IpPermission {
 // of subnet_id, else "" (the default VPC).
 func vpcOf(ctx context.Context, s *state) (string, error) {
 	c := s.cfg
-	if c.VPCID != "" || c.SubnetID == "" {
-		return c.VPCID, nil
+	if s.vpcID != "" || s.subnetID == "" {
+		return s.vpcID, nil
 	}
-	out, err := s.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{c.SubnetID}})
+	out, err := s.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{s.subnetID}})
 	if isNotFound(err) || err == nil && len(out.Subnets) == 0 {
-		return "", bake.BadInputf("source %q: subnet_id %s does not exist in %s", c.name, c.SubnetID, s.cl.region())
+		return "", bake.BadInputf("source %q: subnet_id %s does not exist in %s", c.name, s.subnetID, s.cl.region())
 	}
 	if err != nil {
-		return "", fmt.Errorf("find the vpc of subnet_id %s: %w", c.SubnetID, err)
+		return "", fmt.Errorf("find the vpc of subnet_id %s: %w", s.subnetID, err)
 	}
 	return aws.ToString(out.Subnets[0].VpcId), nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -23,9 +25,49 @@ type closingComm interface {
 // the console showed.
 func connectSSH(ctx context.Context, s *state) error {
 	opts := []sshcomm.Option{
-		sshcomm.WithSigner(s.key.Signer),
 		sshcomm.WithTimeout(s.cfg.sshTO),
 		sshcomm.WithLog(s.log),
+	}
+	if s.key != nil {
+		opts = append(opts, sshcomm.WithSigner(s.key.Signer))
+	}
+	if pc := s.cfg.pc; pc != nil {
+		cm := pc.Comm
+		if d := cm.PauseBeforeConnect; d > 0 {
+			s.log.Info(fmt.Sprintf("pause_before_connecting: waiting %s", d))
+			if err := sleepCtx(ctx, d); err != nil {
+				return err
+			}
+		}
+		if cm.SSHPrivateKeyFile != "" {
+			opts = append(opts, sshcomm.WithKeyFile(cm.SSHPrivateKeyFile, ""))
+		}
+		if cm.SSHAgentAuth {
+			opts = append(opts, sshcomm.WithAgent(""))
+		}
+		if cm.SSHPassword != "" {
+			opts = append(opts, sshcomm.WithPassword(cm.SSHPassword))
+		}
+		if len(cm.SSHCiphers) > 0 {
+			opts = append(opts, sshcomm.WithCiphers(cm.SSHCiphers...))
+		}
+		if cm.SSHBastionHost != "" {
+			var bopts []sshcomm.Option
+			if cm.SSHBastionPrivateKeyFile != "" {
+				bopts = append(bopts, sshcomm.WithKeyFile(cm.SSHBastionPrivateKeyFile, ""))
+			}
+			if cm.SSHBastionAgentAuth {
+				bopts = append(bopts, sshcomm.WithAgent(""))
+			}
+			if cm.SSHBastionPassword != "" {
+				bopts = append(bopts, sshcomm.WithPassword(cm.SSHBastionPassword))
+			}
+			port := cm.SSHBastionPort
+			if port == 0 {
+				port = 22
+			}
+			opts = append(opts, sshcomm.WithBastion(net.JoinHostPort(cm.SSHBastionHost, strconv.Itoa(port)), cm.SSHBastionUsername, bopts...))
+		}
 	}
 	if len(s.hostKeys) > 0 {
 		opts = append(opts, sshcomm.WithHostKeyFingerprint(s.hostKeys...))
@@ -43,6 +85,27 @@ func connectSSH(ctx context.Context, s *state) error {
 	} else {
 		s.log.Info(fmt.Sprintf("connected to %s as %s", s.addr, s.cfg.SSHUsername))
 	}
+	return nil
+}
+
+// clearAuthorizedKeys is ssh_clear_authorized_keys: before the image is
+// made, the bake's temporary public key is removed from the login user's
+// and root's authorized_keys, as Packer removes its temporary key.
+func clearAuthorizedKeys(ctx context.Context, s *state) error {
+	if s.cfg.pc == nil || !s.cfg.pc.Comm.SSHClearAuthorizedKeys || s.comm == nil || s.key == nil {
+		return nil
+	}
+	fields := strings.Fields(s.key.AuthorizedKey(""))
+	if len(fields) < 2 {
+		return nil
+	}
+	// The base64 key has no '#': it is the sed address delimiter.
+	cmd := fmt.Sprintf(`for f in "$(getent passwd %s | cut -d: -f6)/.ssh/authorized_keys" /root/.ssh/authorized_keys; do `+
+		`if [ -f "$f" ]; then sed -i '\#%s#d' "$f"; fi; done`, bake.ShellQuote(s.cfg.SSHUsername), fields[1])
+	if err := bake.RunChecked(ctx, s.comm, cmd, nil); err != nil {
+		return fmt.Errorf("ssh_clear_authorized_keys: remove the temporary key: %w", err)
+	}
+	s.log.Info("ssh_clear_authorized_keys: the temporary key is removed from authorized_keys")
 	return nil
 }
 

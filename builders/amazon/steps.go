@@ -40,8 +40,8 @@ func instanceSteps() []step {
 	return []step{
 		{name: "instance", run: runInstance, undo: terminateInstance},
 		{name: "instance running", run: waitRunning},
-		{name: "host keys", run: readHostKeys},
-		{name: "ssh", run: connectSSH, undo: disconnectSSH},
+		{name: "host keys", run: skipWithoutSSH(readHostKeys)},
+		{name: "ssh", run: skipWithoutSSH(connectSSH), undo: disconnectSSH},
 	}
 }
 
@@ -51,12 +51,15 @@ func captureSteps(c *Config) []step {
 		return []step{{name: "disconnect", run: disconnectSSH}}
 	}
 	return []step{
+		{name: "clear authorized keys", run: clearAuthorizedKeys},
 		{name: "disconnect", run: disconnectSSH},
+		{name: "force deregister", run: deregisterExisting},
 		{name: "image", run: createImage, undo: deregisterImages, artifact: true},
 		{name: "image available", run: waitImage},
 		{name: "encrypt", run: encryptImage, undo: deregisterImages, artifact: true},
 		{name: "verify", run: verifyImage, undo: undoVerify},
 		{name: "copy", run: copyImages, undo: deregisterCopies, artifact: true},
+		{name: "share", run: shareImages},
 		{name: "deprecate", run: deprecateImages},
 	}
 }
@@ -68,6 +71,16 @@ func StepNames() []string {
 		names = append(names, s.name)
 	}
 	return names
+}
+
+// skipWithoutSSH skips a step with communicator = "none".
+func skipWithoutSSH(run func(ctx context.Context, s *state) error) func(ctx context.Context, s *state) error {
+	return func(ctx context.Context, s *state) error {
+		if s.cfg.pc != nil && s.cfg.pc.Comm.Type == "none" {
+			return nil
+		}
+		return run(ctx, s)
+	}
 }
 
 // state is what the steps share: their settings and what they made.
@@ -89,8 +102,17 @@ type state struct {
 	// sources: every resource carries TagRun and TagBake.
 	bakeID string
 
-	key        *sshcomm.Key
-	keyName    string
+	// r are the config's Packer templates rendered (render.go).
+	r *rendered
+	// The network: the config's ids, or what its filters found.
+	vpcID, subnetID, az string
+	groupIDs            []string
+
+	key     *sshcomm.Key
+	keyName string
+	// ownKey: keyName is the user's ssh_keypair_name (or none), not a
+	// temporary key pair of this bake.
+	ownKey     bool
 	groupID    string   // the temporary security group, once made
 	cidrs      []string // the sources it admits
 	instanceID string
@@ -194,7 +216,7 @@ func (s *state) removalCommands() string {
 	if s.groupID != "" {
 		fmt.Fprintf(&b, "  aws ec2 delete-security-group --region %s --group-id %s\n", region, s.groupID)
 	}
-	if s.keyName != "" {
+	if s.keyName != "" && !s.ownKey {
 		fmt.Fprintf(&b, "  aws ec2 delete-key-pair --region %s --key-name %s\n", region, s.keyName)
 	}
 	if s.amiID != "" {

@@ -26,7 +26,7 @@ func testState() *state {
 func TestRunInstancesInput(t *testing.T) {
 	t.Parallel()
 	s := testState()
-	in := runInstancesInput(s)
+	in, _ := runInstancesInput(s)
 	if in.MetadataOptions == nil || in.MetadataOptions.HttpTokens != types.HttpTokensStateRequired {
 		t.Errorf("IMDSv2 is not required: %+v", in.MetadataOptions)
 	}
@@ -49,8 +49,8 @@ func TestRunInstancesInput(t *testing.T) {
 
 	// associate_public_ip_address moves the network settings to an interface.
 	s.cfg.AssociatePublicIPAddress = aws.Bool(false)
-	s.cfg.SubnetID = "subnet-1"
-	in = runInstancesInput(s)
+	s.subnetID = "subnet-1"
+	in, _ = runInstancesInput(s)
 	if len(in.SecurityGroupIds) != 0 || in.SubnetId != nil || len(in.NetworkInterfaces) != 1 ||
 		aws.ToBool(in.NetworkInterfaces[0].AssociatePublicIpAddress) || aws.ToString(in.NetworkInterfaces[0].SubnetId) != "subnet-1" {
 		t.Errorf("network interface %+v, groups %v", in.NetworkInterfaces, in.SecurityGroupIds)

@@ -33,7 +33,8 @@ func (s *state) instanceName() string {
 func (s *state) verifyState() *state {
 	return &state{cfg: s.cfg, cl: s.cl, api: s.api, log: s.log, b: s.b,
 		sourceAMI: s.sourceAMI, launchAMI: s.amiID, source: s.source, meta: s.meta,
-		bakeID: s.bakeID + "-verify", key: s.key, keyName: s.keyName, groupID: s.groupID, cidrs: s.cidrs,
+		bakeID: s.bakeID + "-verify", key: s.key, keyName: s.keyName, ownKey: s.ownKey, groupID: s.groupID, cidrs: s.cidrs,
+		vpcID: s.vpcID, subnetID: s.subnetID, groupIDs: s.groupIDs, az: s.az, r: s.r,
 		purpose: "verify"}
 }
 
@@ -119,7 +120,7 @@ func admitHTTP(ctx context.Context, s *state, ports []int) error {
 	}
 	if s.groupID == "" {
 		s.log.Info(fmt.Sprintf("security_group_ids %s must admit tcp/%s from this machine for the verify block's http checks",
-			strings.Join(s.cfg.SecurityGroupIDs, ", "), joinInts(ports)))
+			strings.Join(s.groupIDs, ", "), joinInts(ports)))
 		return nil
 	}
 	var perms []types.IpPermission
