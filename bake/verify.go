@@ -136,6 +136,14 @@ func verifyHTTP(ctx, parent context.Context, h HTTPCheck, t VerifyTarget, log Lo
 	}
 	addr, err := t.Addr(h.Port)
 	if err != nil {
+		// An artifact that stopped has no address: say why it stopped.
+		if t.Gone != nil {
+			if gone := t.Gone(ctx); gone != nil {
+				got := "no address; " + gone.Error()
+				report(log, name, "fail", got)
+				return &VerifyError{Check: name, Want: want, Got: got}
+			}
+		}
 		return fmt.Errorf("verify %s: %w", name, err)
 	}
 	url := "http://" + addr + h.path()

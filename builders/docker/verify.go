@@ -92,11 +92,22 @@ func (m *machine) verify(ctx context.Context, img string, spec *bake.VerifySpec,
 			What: "container " + name,
 			Comm: comm,
 			Addr: func(port int) (string, error) {
+				// A command that exits at once may end before the
+				// inspect above: a stopped container publishes no
+				// ports, and its exit code is the real answer.
+				if insp.State == nil || !insp.State.Running {
+					if gone := m.verifyGone(ctx, id, name, command); gone != nil {
+						return "", gone
+					}
+				}
 				if insp.NetworkSettings == nil {
 					return "", fmt.Errorf("container %s has no network settings: is it on the host network?", name)
 				}
 				b := insp.NetworkSettings.Ports[nat.Port(fmt.Sprintf("%d/tcp", port))]
 				if len(b) == 0 {
+					if gone := m.verifyGone(ctx, id, name, command); gone != nil {
+						return "", gone
+					}
 					return "", fmt.Errorf("port %d of container %s was not published", port, name)
 				}
 				return net.JoinHostPort(b[0].HostIP, b[0].HostPort), nil
