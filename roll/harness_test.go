@@ -43,6 +43,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/roll"
 	simautoscaling "github.com/bakehq/bake/sim/autoscaling"
 	"github.com/bakehq/bake/sim/core"
@@ -149,7 +150,10 @@ func testMain(m *testing.M) int {
 func needCloud(t *testing.T) {
 	t.Helper()
 	if skipWhy != "" {
-		t.Skip(skipWhy)
+		if testing.Short() {
+			t.Skip(skipWhy)
+		}
+		testenv.SkipOrFail(t, "%s", skipWhy)
 	}
 }
 

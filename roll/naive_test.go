@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // TestNaiveSwitch is bench/roll.sh's peer: the unguarded cutover a
@@ -23,7 +25,7 @@ func TestNaiveSwitch(t *testing.T) {
 	needCloud(t)
 	awsBin, err := exec.LookPath("aws")
 	if err != nil {
-		t.Skip("awscli not installed")
+		testenv.SkipOrFail(t, "awscli not installed")
 	}
 	s := newService(t, "naive", serviceOpts{via: viaListener})
 	deploy(t, s, "blue")

@@ -110,7 +110,7 @@ const awsBin = "/usr/bin/aws"
 func newAWSCLI(t *testing.T, endpoint string) *awsCLI {
 	t.Helper()
 	if _, err := os.Stat(awsBin); err != nil {
-		t.Skipf("Debian's awscli is not installed (%s): %v", awsBin, err)
+		testenv.SkipOrFail(t, "Debian's awscli is not installed (%s): %v", awsBin, err)
 	}
 	return &awsCLI{t: t, endpoint: endpoint}
 }

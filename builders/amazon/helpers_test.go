@@ -69,7 +69,7 @@ func startCloud(t *testing.T) *cloud {
 	ctx := context.Background()
 	d, err := simec2.NewDocker(ctx)
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	// Registered first, so it runs after the sim is closed: with a
 	// runtime of its own the sim leaves its containers to us.

@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/bakehq/bake/internal/cli"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // TestHelloOverSSHSameAsExec bakes testdata/hello twice, with
@@ -33,16 +34,16 @@ func TestHelloOverSSHSameAsExec(t *testing.T) {
 	}
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	defer api.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if _, err := api.Ping(ctx); err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := api.ImageInspect(ctx, "localbase/debian:bookworm"); err != nil {
-		t.Skipf("base image localbase/debian:bookworm is missing (make it with hack/base-image.sh): %v", err)
+		testenv.SkipOrFail(t, "base image localbase/debian:bookworm is missing (make it with hack/base-image.sh): %v", err)
 	}
 
 	bakeHello := func(communicator string) string {

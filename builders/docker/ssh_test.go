@@ -18,6 +18,7 @@ import (
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/baketest"
 	dockercomm "github.com/bakehq/bake/communicators/docker"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 const sshTestLabel = "dev.bake.test"
@@ -34,16 +35,16 @@ func sshTestContainerFrom(t *testing.T, image string) (api *client.Client, id, a
 	t.Helper()
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	t.Cleanup(func() { api.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := api.Ping(ctx); err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := api.ImageInspect(ctx, image); err != nil {
-		t.Skipf("base image %s is missing (make it with hack/base-image.sh): %v", image, err)
+		testenv.SkipOrFail(t, "base image %s is missing (make it with hack/base-image.sh): %v", image, err)
 	}
 	port := nat.Port("22/tcp")
 	created, err := api.ContainerCreate(ctx, &container.Config{

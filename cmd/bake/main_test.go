@@ -27,6 +27,7 @@ import (
 	"github.com/docker/go-connections/nat"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 const baseImage = "localbase/debian:bookworm"
@@ -75,7 +76,7 @@ func testMain(m *testing.M) int {
 func needDocker(t *testing.T) {
 	t.Helper()
 	if skipWhy != "" {
-		t.Skip(skipWhy)
+		testenv.SkipOrFail(t, "%s", skipWhy)
 	}
 }
 

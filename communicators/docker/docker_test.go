@@ -10,6 +10,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/baketest"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 const baseImage = "localbase/debian:bookworm"
@@ -22,10 +23,10 @@ func TestCommunicator(t *testing.T) {
 		_, err = api.Ping(context.Background())
 	}
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := api.ImageInspect(context.Background(), baseImage); err != nil {
-		t.Skipf("base image %s missing (make base-image): %v", baseImage, err)
+		testenv.SkipOrFail(t, "base image %s missing (make base-image): %v", baseImage, err)
 	}
 	ctx := context.Background()
 	c, err := api.ContainerCreate(ctx, &container.Config{Image: baseImage, Entrypoint: []string{"/bin/sh"}, Tty: true, OpenStdin: true,

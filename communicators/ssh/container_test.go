@@ -18,6 +18,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	dockercomm "github.com/bakehq/bake/communicators/docker"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 const (
@@ -83,16 +84,16 @@ func startDebianSSHD(t *testing.T) *debianSSHD {
 	t.Helper()
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	t.Cleanup(func() { api.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if _, err := api.Ping(ctx); err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := api.ImageInspect(ctx, baseImage); err != nil {
-		t.Skipf("base image %s is missing (make it with hack/base-image.sh): %v", baseImage, err)
+		testenv.SkipOrFail(t, "base image %s is missing (make it with hack/base-image.sh): %v", baseImage, err)
 	}
 	d := &debianSSHD{clientKey: mustKey(t), password: "pw-" + randomHex(8)}
 	script := `set -e

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // sshdServer is a real OpenSSH sshd run by the test on a 127.0.0.1 port,
@@ -52,12 +54,12 @@ const sshdPath = "/usr/sbin/sshd"
 func startSSHD(t testing.TB) *sshdServer {
 	t.Helper()
 	if _, err := os.Stat(sshdPath); err != nil {
-		t.Skipf("openssh-server is not installed (%v): apt-get install openssh-server", err)
+		testenv.SkipOrFail(t, "openssh-server is not installed (%v): apt-get install openssh-server", err)
 	}
 	// sshd refuses to start without its privilege separation directory,
 	// which Debian's service unit makes at boot.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Skipf("cannot create /run/sshd for sshd (not root?): %v", err)
+		testenv.SkipOrFail(t, "cannot create /run/sshd for sshd (not root?): %v", err)
 	}
 	dir := t.TempDir()
 	s := &sshdServer{dir: dir, hostKey: mustKey(t), clientKey: mustKey(t), stderr: &lockedBuffer{}}

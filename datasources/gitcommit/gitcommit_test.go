@@ -11,6 +11,7 @@ import (
 
 	"github.com/bakehq/bake/datasources/gitcommit"
 	"github.com/bakehq/bake/datasources/internal/dstest"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // repo makes a git repository with two commits using the git CLI, and
@@ -21,7 +22,7 @@ func repo(t *testing.T) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("git is not installed: apt-get install git")
 		}
-		t.Skip("git is not installed")
+		testenv.SkipOrFail(t, "git is not installed")
 	}
 	dir := t.TempDir()
 	for _, args := range [][]string{

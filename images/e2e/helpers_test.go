@@ -29,15 +29,15 @@ func engine(t *testing.T) *client.Client {
 	t.Helper()
 	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.Ping(ctx); err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := c.ImageInspect(ctx, baseImage); err != nil {
-		t.Skipf("base image %s missing (make base-image): %v", baseImage, err)
+		testenv.SkipOrFail(t, "base image %s missing (make base-image): %v", baseImage, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c

@@ -106,6 +106,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 		return bake.BadInputf("--on-error=%q: want cleanup or abort", f.onError)
 	}
 	runUUID := uuid.NewString()
+	bake.StartRun(runUUID, f.timeout) // the owner labels of what it makes
 	jobs, err := cfg.Jobs(config.ExpandOptions{
 		Plugins: pl, Only: f.only, Except: f.except,
 		Version: version, BuildTime: buildTime, RunUUID: runUUID, OnError: f.onError,
@@ -133,6 +134,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 		r.Report(bake.Event{Time: time.Now(), Type: bake.EventWarning, Message: w})
 	}
 
+	cheapGC(ctx, jobs, r) // what killed runs left
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, f.timeout, fmt.Errorf("timed out after --timeout %s", f.timeout))

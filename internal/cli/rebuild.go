@@ -329,6 +329,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 		defer cancel()
 	}
 	runUUID := uuid.NewString()
+	bake.StartRun(runUUID, f.timeout) // the owner labels of what it makes
 	cs := expandBakes(root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
 
 	var engine dockerEngine

@@ -93,6 +93,7 @@ func newRoot(st Streams) *cobra.Command {
 		newPruneCmd(st),
 		newRebuildCmd(st),
 		newOutdatedCmd(st),
+		newGCCmd(st),
 	)
 	return root
 }

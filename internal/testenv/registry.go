@@ -21,7 +21,7 @@ func StartRegistry(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		t.Skip("docker-registry not installed (apt-get install docker-registry)")
+		SkipOrFail(t, "docker-registry not installed (apt-get install docker-registry)")
 	}
 	return serveRegistry(t, bin, t.TempDir(), "")
 }

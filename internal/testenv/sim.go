@@ -21,12 +21,12 @@ func StartSim(t testing.TB, opts sim.Options) *sim.Sim {
 	ctx := context.Background()
 	d, err := simec2.NewDocker(ctx)
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	_, err = d.Image(ctx, simec2.DefaultDebianImage)
 	d.Close()
 	if err != nil {
-		t.Skipf("the sim's debian image is missing (run hack/setup-sim.sh): %v", err)
+		SkipOrFail(t, "the sim's debian image is missing (run hack/setup-sim.sh): %v", err)
 	}
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"

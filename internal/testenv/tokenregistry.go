@@ -56,7 +56,7 @@ func StartTokenRegistry(t testing.TB, user, password string) *TokenRegistry {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		t.Skip("docker-registry not installed (apt-get install docker-registry)")
+		SkipOrFail(t, "docker-registry not installed (apt-get install docker-registry)")
 	}
 	dir := t.TempDir()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // These tests bake with packer-plugin-ansible v1.1.2, built into bake,
@@ -20,7 +22,7 @@ func needAnsible(t *testing.T) {
 	t.Helper()
 	needPackerAndDocker(t)
 	if _, err := exec.LookPath("ansible-playbook"); err != nil {
-		t.Skip("ansible-playbook not installed (apt-get install ansible)")
+		testenv.SkipOrFail(t, "ansible-playbook not installed (apt-get install ansible)")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // writeExe writes an executable script.
@@ -158,7 +159,7 @@ func TestPackerWithoutTheBuiltin(t *testing.T) {
 	t.Parallel()
 	packer, err := exec.LookPath("packer")
 	if err != nil {
-		t.Skip("packer not on PATH")
+		testenv.SkipOrFail(t, "packer not on PATH")
 	}
 	p := &Plugin{Name: "no-such", Path: packer, From: "built into " + packer, builtinOf: packer}
 	_, diags := New(context.Background(), p, bake.DecodeContext{Body: hcl.EmptyBody(), Dir: t.TempDir(),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/internal/cli"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 // These tests bake with packer 1.6.6's real shell provisioner, started
@@ -27,10 +28,10 @@ const baseImage = "localbase/debian:bookworm"
 func needPackerAndDocker(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("packer"); err != nil {
-		t.Skip("packer not on PATH: its built-in provisioners cannot be tested")
+		testenv.SkipOrFail(t, "packer not on PATH: its built-in provisioners cannot be tested")
 	}
 	if out, err := exec.Command("docker", "image", "inspect", baseImage).CombinedOutput(); err != nil {
-		t.Skipf("docker engine or base image %s not there (make base-image): %v %s", baseImage, err, out)
+		testenv.SkipOrFail(t, "docker engine or base image %s not there (make base-image): %v %s", baseImage, err, out)
 	}
 }
 

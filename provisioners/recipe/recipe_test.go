@@ -16,6 +16,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	dockercomm "github.com/bakehq/bake/communicators/docker"
+	"github.com/bakehq/bake/internal/testenv"
 )
 
 const baseImage = "localbase/debian:bookworm"
@@ -139,15 +140,15 @@ func runContainer(t *testing.T) (*client.Client, string) {
 	t.Helper()
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if _, err := api.Ping(ctx); err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := api.ImageInspect(ctx, baseImage); err != nil {
-		t.Skipf("base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
+		testenv.SkipOrFail(t, "base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
 	}
 	c, err := api.ContainerCreate(ctx, &container.Config{Image: baseImage, Cmd: []string{"sleep", "infinity"}, Labels: map[string]string{"bake.test": "provisioners/recipe", runLabel: testRun}},
 		&container.HostConfig{Init: func() *bool { b := true; return &b }()}, nil, nil, "")

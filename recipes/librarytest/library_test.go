@@ -26,6 +26,7 @@ import (
 	"github.com/bakehq/bake/bake"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	dockercomm "github.com/bakehq/bake/communicators/docker"
+	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/provisioners/recipe"
 	"github.com/bakehq/bake/recipes"
 )
@@ -205,7 +206,7 @@ func (h *harness) bake(t *testing.T, ctx context.Context, c libraryCase) {
 
 	base, err := b.Resolve(ctx)
 	if err != nil {
-		t.Skipf("base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
+		testenv.SkipOrFail(t, "base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
 	}
 	m, err := b.Boot(ctx, base, log)
 	if m != nil {
@@ -405,15 +406,15 @@ func dockerAPI(t *testing.T) *client.Client {
 	t.Helper()
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := api.Ping(ctx); err != nil {
-		t.Skipf("docker engine not reachable: %v", err)
+		testenv.SkipOrFail(t, "docker engine not reachable: %v", err)
 	}
 	if _, err := api.ImageInspect(ctx, baseImage); err != nil {
-		t.Skipf("base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
+		testenv.SkipOrFail(t, "base image %s is not here (run hack/base-image.sh): %v", baseImage, err)
 	}
 	return api
 }

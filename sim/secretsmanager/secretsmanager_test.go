@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/sim/core"
 	"github.com/bakehq/bake/sim/secretsmanager"
 )
@@ -70,7 +71,7 @@ func (r *recorder) validate(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Debian's python3-botocore is not installed: apt-get install python3-botocore")
 		}
-		t.Skipf("Debian's python3-botocore is not installed: %v", err)
+		testenv.SkipOrFail(t, "Debian's python3-botocore is not installed: %v", err)
 	}
 	r.mu.Lock()
 	var b bytes.Buffer
@@ -261,7 +262,7 @@ func TestAWSCLI(t *testing.T) {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Debian's awscli is not installed (%s): apt-get install awscli", awsBin)
 		}
-		t.Skipf("Debian's awscli is not installed (%s): %v", awsBin, err)
+		testenv.SkipOrFail(t, "Debian's awscli is not installed (%s): %v", awsBin, err)
 	}
 	endpoint := serve(t)
 	run := func(args ...string) (map[string]any, string, error) {
