@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -43,6 +44,7 @@ type API interface {
 	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
 	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
 	ContainerLogs(ctx context.Context, containerID string, options container.LogsOptions) (io.ReadCloser, error)
+	ContainerExport(ctx context.Context, containerID string) (io.ReadCloser, error)
 }
 
 // Builder builds one docker source.
@@ -55,6 +57,10 @@ type Builder struct {
 	// Set by Resolve.
 	baseID     string
 	baseConfig *dockerspec.DockerOCIImageConfig
+	// pulled says the base was pulled; false with pull unset or true
+	// means a local image was used, which Boot says.
+	pulled bool
+	said   sync.Once
 }
 
 // New decodes a source block into a Builder that talks to the engine
@@ -98,7 +104,7 @@ func NewClient() (*client.Client, error) {
 
 // ArtifactNames are repository:version and repository:TAG for each tag.
 func (b *Builder) ArtifactNames(version string) []string {
-	if b.cfg.Discard {
+	if b.cfg.Discard || b.cfg.ExportPath != "" {
 		return nil
 	}
 	names := []string{b.cfg.Repository + ":" + version}
@@ -122,6 +128,7 @@ func (b *Builder) Resolve(ctx context.Context) (bake.Base, error) {
 			return bake.Base{}, bake.BadInputf("source %q: base image %s is not on this machine and could not be pulled: %w (build it, e.g. make base-image, or docker pull it)", b.cfg.name, b.cfg.Image, perr)
 		}
 		img, err = api.ImageInspect(ctx, b.cfg.Image)
+		b.pulled = err == nil
 	}
 	if errdefs.IsNotFound(err) {
 		return bake.Base{}, bake.BadInputf("source %q: base image %s not found on this machine: build it (make base-image) or pull it, or fix image", b.cfg.name, b.cfg.Image)
@@ -144,7 +151,11 @@ func (b *Builder) Resolve(ctx context.Context) (bake.Base, error) {
 }
 
 func (b *Builder) pull(ctx context.Context, api API) error {
-	rc, err := api.ImagePull(ctx, b.cfg.Image, image.PullOptions{Platform: b.cfg.Platform})
+	auth, err := b.registryAuth(ctx)
+	if err != nil {
+		return err
+	}
+	rc, err := api.ImagePull(ctx, b.cfg.Image, image.PullOptions{Platform: b.cfg.Platform, RegistryAuth: auth})
 	if err != nil {
 		return err
 	}
@@ -167,39 +178,46 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 		return nil, err
 	}
 	m := &machine{b: b, api: api, log: log}
-	cfg := &container.Config{
-		Image:      image,
-		Entrypoint: []string{"/bin/sh"},
-		Tty:        true,
-		OpenStdin:  true,
-		// The owner labels let bake gc remove the container of a run
-		// that was killed before it could.
-		Labels: bake.OwnerLabels(b.runUUID, map[string]string{bake.LabelName: b.cfg.name}),
-	}
-	hc := &container.HostConfig{
-		Privileged: b.cfg.Privileged,
-		CapAdd:     b.cfg.CapAdd,
-		CapDrop:    b.cfg.CapDrop,
-	}
-	for host, ctr := range b.cfg.Volumes {
-		hc.Binds = append(hc.Binds, host+":"+ctr)
-	}
-	var platform *ocispec.Platform
-	if b.cfg.Platform != "" {
-		os, arch, _ := strings.Cut(b.cfg.Platform, "/")
-		platform = &ocispec.Platform{OS: os, Architecture: arch}
-	}
+	b.sayOnce(log)
+	labels := bake.OwnerLabels(b.runUUID, map[string]string{bake.LabelName: b.cfg.name})
 	name := fmt.Sprintf("bake-%s-%s", bake.SafeName(b.cfg.name), uuid.NewString()[:13])
 	m.name = name
-	created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
-	if err != nil {
-		// The engine may have made the container before the request was
-		// cut off (Ctrl-C): the machine's Destroy finds it by label.
-		return m, fmt.Errorf("create build container from %s: %w", from, err)
-	}
-	m.id = created.ID
-	if err := api.ContainerStart(ctx, m.id, container.StartOptions{}); err != nil {
-		return m, fmt.Errorf("start build container %s: %w", name, err)
+	if len(b.cfg.RunCommand) > 0 {
+		// The owner labels let bake gc remove the container of a run
+		// that was killed before it could.
+		id, err := b.runCommand(ctx, image, name, labels, log)
+		m.id = id
+		if err != nil {
+			return m, err
+		}
+	} else {
+		// Packer's default run_command: -d -i -t --entrypoint=/bin/sh.
+		cfg := &container.Config{
+			Image:      image,
+			Entrypoint: []string{"/bin/sh"},
+			Tty:        true,
+			OpenStdin:  true,
+			Labels:     labels,
+		}
+		hc, err := b.hostConfig()
+		if err != nil {
+			return m, err
+		}
+		var platform *ocispec.Platform
+		if b.cfg.Platform != "" {
+			os, arch, _ := strings.Cut(b.cfg.Platform, "/")
+			platform = &ocispec.Platform{OS: os, Architecture: arch}
+		}
+		created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
+		if err != nil {
+			// The engine may have made the container before the request was
+			// cut off (Ctrl-C): the machine's Destroy finds it by label.
+			return m, fmt.Errorf("create build container from %s: %w", from, err)
+		}
+		m.id = created.ID
+		if err := api.ContainerStart(ctx, m.id, container.StartOptions{}); err != nil {
+			return m, fmt.Errorf("start build container %s: %w", name, err)
+		}
 	}
 	log.Info(fmt.Sprintf("container %s started from %s", name, from))
 	var opts []dockercomm.Option
@@ -267,6 +285,12 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 			log.Warn(fmt.Sprintf("close ssh connection: %v", err))
 		}
 	}
+	if cfg.ExportPath != "" {
+		if meta.Verify != nil {
+			log.Warn("export_path: no image is made, so the verify block has nothing to check")
+		}
+		return m.export(ctx, log)
+	}
 	base := m.b.baseConfig
 	commitCfg := &container.Config{Labels: map[string]string{}}
 	if base != nil {
@@ -323,9 +347,13 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	log.Info(fmt.Sprintf("committed %s as %s", bake.ShortID(resp.ID), strings.Join(names, ", ")))
 	a := &bake.Artifact{BuilderType: "docker", ID: resp.ID, Names: names, Extra: map[string]string{"repository": cfg.Repository}}
 	if cfg.Push {
+		server, user, password, err := m.b.credentials(ctx)
+		if err != nil {
+			return a, err
+		}
 		for _, n := range names {
 			log.Info("pushing " + n)
-			digest, err := Push(ctx, m.api, n, cfg.LoginServer, cfg.LoginUsername, cfg.LoginPassword)
+			digest, err := Push(ctx, m.api, n, server, user, password)
 			if err != nil {
 				return a, err
 			}

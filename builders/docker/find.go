@@ -13,7 +13,7 @@ var _ bake.ArtifactFinder = (*Builder)(nil)
 // fingerprint: on the engine, and also in the registry when the source
 // pushes. A discarded source has no artifact to find.
 func (b *Builder) FindArtifact(ctx context.Context, fingerprint string) (*bake.Artifact, error) {
-	if b.cfg.Discard {
+	if b.cfg.Discard || b.cfg.ExportPath != "" {
 		return nil, nil
 	}
 	api, err := b.client()
