@@ -1,0 +1,4 @@
+variable "owner" {
+  type = list(string)
+  description = "owner name"
+}

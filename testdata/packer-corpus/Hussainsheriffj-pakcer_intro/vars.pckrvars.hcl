@@ -1,0 +1,1 @@
+ami_prefix = "ami-name-from-vars"
