@@ -14,6 +14,7 @@ import (
 	"github.com/bakehq/bake/sim/autoscaling"
 	"github.com/bakehq/bake/sim/core"
 	"github.com/bakehq/bake/sim/ec2"
+	"github.com/bakehq/bake/sim/ecr"
 	"github.com/bakehq/bake/sim/elbv2"
 	"github.com/bakehq/bake/sim/route53"
 	"github.com/bakehq/bake/sim/route53/dnsserver"
@@ -94,7 +95,7 @@ func New(ctx context.Context, opts Options) (s *Sim, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New(), smSvc, r53Svc, lbSvc, asSvc} {
+	for _, svc := range []*core.Service{e.Service(), ssmSvc, sts.New(), smSvc, ecr.New(), r53Svc, lbSvc, asSvc} {
 		if err := srv.Add(svc); err != nil {
 			return nil, err
 		}
