@@ -90,3 +90,7 @@ func readJSONStreamFunc(r io.Reader, each func(jsonMessage)) error {
 		}
 	}
 }
+
+// ReadJSONStream drains an engine progress stream (pull, push, import)
+// and returns the error it reports, if any.
+func ReadJSONStream(r io.Reader) error { return readJSONStream(r) }

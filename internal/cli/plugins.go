@@ -14,10 +14,12 @@ import (
 	"github.com/bakehq/bake/datasources/null"
 	dockerpp "github.com/bakehq/bake/postprocessors/docker"
 	"github.com/bakehq/bake/postprocessors/manifest"
+	shelllocalpp "github.com/bakehq/bake/postprocessors/shelllocal"
 	"github.com/bakehq/bake/provisioners/file"
 	"github.com/bakehq/bake/provisioners/packer"
 	"github.com/bakehq/bake/provisioners/recipe"
 	"github.com/bakehq/bake/provisioners/shell"
+	"github.com/bakehq/bake/provisioners/shelllocal"
 )
 
 // plugins are the block types bake files can use; provisioner types bake
@@ -38,15 +40,19 @@ func plugins() bake.Plugins {
 			amazon.Type: amazon.New,
 		},
 		Provisioners: packer.Add(context.Background(), map[string]func(bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics){
-			"shell":  shell.New,
-			"recipe": recipe.New,
-			"file":   file.New,
+			"shell":       shell.New,
+			"recipe":      recipe.New,
+			"file":        file.New,
+			"shell-local": shelllocal.NewProvisioner,
 		}, search),
 		ProvisionerSearch: search.String(),
 		PostProcessors: map[string]func(bake.DecodeContext) (bake.PostProcessor, hcl.Diagnostics){
-			"docker-tag":  dockerpp.NewTag,
-			"docker-push": dockerpp.NewPush,
-			"manifest":    manifest.New,
+			"docker-tag":    dockerpp.NewTag,
+			"docker-push":   dockerpp.NewPush,
+			"manifest":      manifest.New,
+			"docker-import": dockerpp.NewImport,
+			"docker-save":   dockerpp.NewSave,
+			"shell-local":   shelllocalpp.New,
 		},
 	}
 }
