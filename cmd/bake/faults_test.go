@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bakehq/bake/bake"
+)
+
+// faultBake is a tiny docker bake whose one step prints step-started and
+// runs step.
+func faultBake(step string) string {
+	return fmt.Sprintf(`
+source "docker" "f" {
+  image      = %q
+  repository = "bake-e2e/faults"
+}
+build {
+  sources = ["source.docker.f"]
+  provisioner "shell" {
+    inline = ["echo step-started", %q]
+  }
+}
+`, baseImage, step)
+}
+
+// faultPhases say, from the --json events so far, when a phase has begun.
+var faultPhases = []struct {
+	name  string
+	ready func(out string) bool
+}{
+	{"boot", func(out string) bool { return strings.Contains(out, `"type":"`+bake.EventBuildStart+`"`) }},
+	{"provision", func(out string) bool { return strings.Contains(out, `"message":"step-started"`) }},
+	// The step is done: the commit is under way.
+	{"capture", func(out string) bool { return strings.Contains(out, `"type":"`+bake.EventStepDone+`"`) }},
+}
+
+// startBake starts bake build --json in dir and waits (bounded) until
+// ready holds for its stdout. The caller kills or signals it.
+func startBake(t *testing.T, dir string, ready func(string) bool, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bakeBin, append([]string{"build", "--json", "--manifest", ""}, append(args, ".")...)...)
+	cmd.Dir = dir
+	var out, errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !ready(out.String()) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("bake never reached the phase:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cmd, &out, &errb
+}
+
+// killAt SIGKILLs a bake once ready holds and returns its run id.
+func killAt(t *testing.T, dir string, ready func(string) bool) string {
+	t.Helper()
+	cmd, out, _ := startBake(t, dir, ready)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	runs := runUUIDs(events(t, lastFullLines(out.String())))
+	if len(runs) != 1 {
+		t.Fatalf("runs %v", runs)
+	}
+	return runs[0]
+}
+
+// lastFullLines drops a line the kill cut in half.
+func lastFullLines(s string) string {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[:i+1]
+	}
+	return ""
+}
+
+// TestFaults kills bake build with SIGKILL at each phase and checks that
+// bake gc, and separately the next bake build, leave nothing of the run;
+// that gc leaves a live bake alone; and that SIGTERM and SIGHUP stop a
+// bake as SIGINT does. It logs the counts docs/BENCHMARKS.md quotes.
+func TestFaults(t *testing.T) {
+	needDocker(t)
+	injected, leaked := 0, 0
+	count := func(t *testing.T, run string) {
+		t.Helper()
+		injected++
+		if c, i := leftovers(t, run); c+i != 0 {
+			leaked += c + i
+			t.Errorf("run %s left %d containers and %d dangling images", run, c, i)
+		}
+	}
+	for _, p := range faultPhases {
+		t.Run("SIGKILL at "+p.name+" then bake gc", func(t *testing.T) {
+			run := killAt(t, writeBake(t, faultBake("sleep 2")), p.ready)
+			before, _ := leftovers(t, run)
+			if p.name == "provision" && before != 1 {
+				t.Fatalf("a bake killed mid-step left %d containers, want 1 for gc to remove", before)
+			}
+			r := runBake(t, t.TempDir(), "gc")
+			if r.code != 0 {
+				t.Fatal(r)
+			}
+			count(t, run)
+		})
+	}
+	t.Run("SIGKILL at provision then the next bake build", func(t *testing.T) {
+		dir := writeBake(t, faultBake("sleep 60"))
+		run := killAt(t, dir, faultPhases[1].ready)
+		if c, _ := leftovers(t, run); c != 1 {
+			t.Fatalf("the killed run left %d containers, want 1 for the build to clean", c)
+		}
+		v := uniq("faults-next")
+		removeImage(t, "bake-e2e/faults:"+v)
+		r := runBake(t, writeBake(t, faultBake("true")), "build", "--json", "--manifest", "", "--version", v, ".")
+		if r.code != 0 || !strings.Contains(r.stdout, "gc: removed 1 container") {
+			t.Fatalf("want a build that says it removed the container: %s", r)
+		}
+		count(t, run)
+	})
+	t.Run("bake gc leaves a live bake alone", func(t *testing.T) {
+		live, out, errb := startBake(t, writeBake(t, faultBake("sleep 6")), faultPhases[1].ready)
+		dead := killAt(t, writeBake(t, faultBake("sleep 60")), faultPhases[1].ready)
+		r := runBake(t, t.TempDir(), "gc", "--dry-run")
+		if !strings.Contains(r.stdout, dead[:8]) || strings.Contains(r.stdout, runUUIDs(events(t, lastFullLines(out.String())))[0][:8]) {
+			t.Errorf("dry run should list the dead run %s only: %s", dead[:8], r)
+		}
+		if r := runBake(t, t.TempDir(), "gc"); r.code != 0 {
+			t.Fatal(r)
+		}
+		count(t, dead)
+		done := make(chan error, 1)
+		go func() { done <- live.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("the live bake failed after gc: %v\n%s", err, errb.String())
+			}
+		case <-time.After(2 * time.Minute):
+			live.Process.Kill()
+			t.Fatal("the live bake did not finish")
+		}
+	})
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
+		for _, p := range faultPhases {
+			t.Run(sig.String()+" at "+p.name, func(t *testing.T) {
+				v := uniq("faults-sig")
+				t.Cleanup(func() { removeImage(t, "bake-e2e/faults:"+v) })
+				r := interruptWhen(t, sig, []string{"build", "--json", "--manifest", "", "--version", v, "."}, writeBake(t, faultBake("sleep 2")), p.ready)
+				// A signal during capture may come after the last
+				// cancellation point: the bake then finishes (exit 0).
+				if r.code != 1 && !(r.code == 0 && p.name == "capture") {
+					t.Errorf("after %s: exit %d, want 1 as for SIGINT: %s", sig, r.code, r)
+				}
+				runs := runUUIDs(events(t, r.stdout))
+				if len(runs) != 1 {
+					t.Fatalf("runs %v", runs)
+				}
+				count(t, runs[0])
+			})
+		}
+	}
+	msg := fmt.Sprintf("bake faults (docker): faults injected: %d, resources leaked: %d", injected, leaked)
+	t.Log(msg)
+	if f := os.Getenv("BAKE_FAULTS_SUMMARY"); f != "" {
+		os.WriteFile(f, []byte(msg+"\n"), 0o644)
+	}
+}
