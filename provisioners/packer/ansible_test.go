@@ -121,3 +121,46 @@ func TestAnsibleMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestAnsibleCancel: Ctrl-C during a playbook's long task stops
+// ansible-playbook (which does not see bake's context) and its ssh
+// processes, and leaves no container or temp file.
+func TestAnsibleCancel(t *testing.T) {
+	needAnsible(t)
+	proxy := aptProxy(t)
+	dir := writeBake(t, bakeFile("bake-test/packer-ansible-cancel", fmt.Sprintf(`  provisioner "shell" {
+    inline = ["%sapt-get update -qq && %sapt-get install -y -qq --no-install-recommends python3 >/dev/null"]
+  }
+  provisioner "ansible" {
+    playbook_file = "playbook.yml"
+  }`, proxy, proxy)))
+	long := "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: wait a long time\n      command: sleep 300\n"
+	if err := os.WriteFile(filepath.Join(dir, "playbook.yml"), []byte(long), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	onOut := func(s string) {
+		if strings.Contains(s, "TASK [wait a long time]") {
+			cancel()
+		}
+	}
+	start := time.Now()
+	r := bakeDir(t, ctx, dir, onOut, "build", "--json", "--version", uniq("v"), ".")
+	if r.code == 0 {
+		t.Fatalf("bake must fail: %s", r)
+	}
+	if !strings.Contains(r.stdout, "TASK [wait a long time]") {
+		t.Fatalf("the playbook never started its task: %s", r)
+	}
+	if d := time.Since(start); d > 3*time.Minute {
+		t.Errorf("stopping took %s", d)
+	}
+	assertNothingLeft(t, runUUID(events(t, r.stdout)))
+	out, _ := exec.Command("pgrep", "-af", "ansible-playbook").Output()
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.Contains(l, filepath.Base(dir)) {
+			t.Errorf("left running: %s", l)
+		}
+	}
+}
