@@ -5,6 +5,9 @@ package main
 // testdata/packer-corpus/README.md for the SOURCE fields.
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // corpusPassRatio is the share of corpus entries that must validate.
@@ -85,8 +90,11 @@ func (e corpusEntry) workDir() string {
 }
 
 // args are bake's arguments for verb, as the repo runs Packer: its
-// var file, the required variables SOURCE gives, and the target.
-func (e corpusEntry) args(verb string, extra ...string) []string {
+// var file, the required variables SOURCE gives, a throw-away private
+// key for key_var (a path that exists only on the repo's machines), and
+// the target.
+func (e corpusEntry) args(t *testing.T, verb string, extra ...string) []string {
+	t.Helper()
 	args := append([]string{verb}, extra...)
 	if f := e.src["var_file"]; f != "" {
 		args = append(args, "-var-file", f)
@@ -94,7 +102,40 @@ func (e corpusEntry) args(verb string, extra ...string) []string {
 	for _, v := range strings.Fields(e.src["vars"]) {
 		args = append(args, "-var", v)
 	}
+	if k := e.src["key_var"]; k != "" {
+		args = append(args, "-var", k+"="+throwawayKey(t))
+	}
 	return append(args, e.field("target", "."))
+}
+
+var (
+	keyOnce sync.Once
+	keyPath string
+	keyErr  error
+)
+
+// throwawayKey writes an ed25519 private key, made for this test run,
+// and returns its path.
+func throwawayKey(t *testing.T) string {
+	t.Helper()
+	keyOnce.Do(func() {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			keyErr = err
+			return
+		}
+		block, err := ssh.MarshalPrivateKey(priv, "bake corpus test")
+		if err != nil {
+			keyErr = err
+			return
+		}
+		keyPath = filepath.Join(filepath.Dir(bakeBin), "corpus-key")
+		keyErr = os.WriteFile(keyPath, pem.EncodeToMemory(block), 0o600)
+	})
+	if keyErr != nil {
+		t.Fatalf("make a throw-away ssh key: %v", keyErr)
+	}
+	return keyPath
 }
 
 // missingProgram matches an error that names a program that is not
@@ -134,8 +175,8 @@ func TestPackerCorpus(t *testing.T) {
 	for _, e := range entries {
 		t.Run(e.slug, func(t *testing.T) {
 			dir := e.workDir()
-			v := runBake(t, dir, e.args("validate")...)
-			i := runBake(t, dir, e.args("inspect")...)
+			v := runBake(t, dir, e.args(t, "validate")...)
+			i := runBake(t, dir, e.args(t, "inspect")...)
 			if (v.code == 2) != (i.code == 2) {
 				t.Errorf("validate exits %d but inspect exits %d: they must refuse the same templates\nvalidate: %s\ninspect: %s", v.code, i.code, v, i)
 			}
@@ -150,7 +191,7 @@ func TestPackerCorpus(t *testing.T) {
 				t.Logf("fails for a missing program (allowed): %s", strings.Join(errorLines(v.stderr), "\n"))
 				return
 			}
-			t.Errorf("bake validate %s (in %s): %s", strings.Join(e.args("validate")[1:], " "), dir, v)
+			t.Errorf("bake validate %s (in %s): %s", strings.Join(e.args(t, "validate")[1:], " "), dir, v)
 		})
 	}
 	ratio := float64(passed) / float64(len(entries))
@@ -171,7 +212,7 @@ func TestPackerCorpusBadInput(t *testing.T) {
 	for _, e := range bad {
 		t.Run(e.slug, func(t *testing.T) {
 			dir := e.workDir()
-			first := runBake(t, dir, e.args("validate")...)
+			first := runBake(t, dir, e.args(t, "validate")...)
 			if first.code != 2 {
 				t.Fatalf("bake validate of a broken template exits %d, want 2: %s", first.code, first)
 			}
@@ -182,12 +223,12 @@ func TestPackerCorpusBadInput(t *testing.T) {
 				}
 			}
 			for run := 2; run <= 10; run++ {
-				r := runBake(t, dir, e.args("validate")...)
+				r := runBake(t, dir, e.args(t, "validate")...)
 				if r.code != first.code || r.stderr != first.stderr {
 					t.Fatalf("run %d differs from run 1:\n--- run 1 (exit %d)\n%s\n--- run %d (exit %d)\n%s", run, first.code, first.stderr, run, r.code, r.stderr)
 				}
 			}
-			if i := runBake(t, dir, e.args("inspect")...); i.code != 2 {
+			if i := runBake(t, dir, e.args(t, "inspect")...); i.code != 2 {
 				t.Errorf("bake inspect exits %d where validate exits 2: %s", i.code, i)
 			}
 		})
