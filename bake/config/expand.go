@@ -35,7 +35,7 @@ const versionPlaceholder = "${bake.version}"
 
 // Jobs decodes every selected (build, source) pair into a job.
 func (c *Config) Jobs(o ExpandOptions) ([]*bake.Job, error) {
-	var diags hcl.Diagnostics
+	diags := append(hcl.Diagnostics{}, c.deferred...)
 	var jobs []*bake.Job
 	redact := bake.NewRedactor(c.Secrets())
 	for _, b := range c.Builds {

@@ -31,7 +31,10 @@ type Options struct {
 	VarFiles []string
 	// Env is the environment, for BAKE_VAR_name (and Packer's PKR_VAR_name).
 	Env []string
-	// Plugins give the data block types (Plugins.DataSources).
+	// Plugins give the data block types (Plugins.DataSources). When
+	// Plugins.Builders is set too, the caller must call Jobs: the errors
+	// of locals, data and build blocks are then returned by Jobs with
+	// those of the sources and provisioners, so all are seen at once.
 	Plugins bake.Plugins
 	// ExecuteData runs every data source, as bake build does. Without it
 	// (validate, inspect) only LocalData sources run and the others are
@@ -67,6 +70,7 @@ type Config struct {
 	// placeholders of their type, as Packer gives them to Prepare.
 	placeholders bool
 	cwd          string
+	deferred     hcl.Diagnostics // Load's errors, for Jobs to report
 }
 
 // Source is a `source "TYPE" "NAME"` block.
@@ -186,6 +190,13 @@ func Load(o Options) (*Config, error) {
 			c.Warnings = append(c.Warnings, "bake has no hosted registry: hcp_packer_registry recorded in lineage only")
 			break
 		}
+	}
+	if o.Plugins.Builders != nil && diags.HasErrors() {
+		// The caller expands jobs: it gets these with the sources' and
+		// provisioners' errors, all at once.
+		c.deferred = diags
+		c.placeholders = true // what a failed block leaves unknown adds no errors
+		return c, nil
 	}
 	return c, diagErr(diags, c.Files)
 }

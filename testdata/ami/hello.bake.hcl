@@ -59,7 +59,7 @@ build {
   }
 
   provisioner "file" {
-    source      = "site/"
+    source      = "${path.root}/site/"
     destination = "/var/www/html"
   }
 

@@ -30,7 +30,7 @@ build {
   }
 
   provisioner "file" {
-    source      = "files/"
+    source      = "${path.root}/files/"
     destination = "/opt/app"
   }
 
