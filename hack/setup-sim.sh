@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Makes localbase/debian-systemd:bookworm, the image behind bake sim's Debian 12
-# AMI: the base image plus systemd, dbus and sudo, a login user "admin" with
-# passwordless sudo (as on Debian's official AMIs), and a boot unit that makes
-# ssh host keys, installs the instance's key pair and prints the host key
-# fingerprints to the console between cloud-init's markers.
-# Idempotent: skipped when the image exists (FORCE=1 rebuilds it).
+# Makes localbase/debian-systemd:bookworm, the image behind bake sim's public
+# AMIs (Ubuntu, Debian and Amazon Linux by name, Debian bookworm underneath):
+# the base image plus systemd, dbus, sudo, python3 (for ansible) and the tools
+# cloud images have (curl, wget, gnupg, lsb-release, unzip), a login user
+# "admin" with passwordless sudo (as on Debian's official AMIs), a boot unit
+# that, like cloud-init, makes the AMI's login user (ubuntu, admin, ec2-user)
+# with passwordless sudo when it is missing, makes ssh host keys, installs the
+# instance's key pair and prints the host key fingerprints to the console
+# between cloud-init's markers, and a small `cloud-init status --wait` that
+# templates wait on.
+# Idempotent: skipped when the image exists at this script's version
+# (FORCE=1 rebuilds it).
 set -euo pipefail
 
 image=${1:-localbase/debian-systemd:bookworm}
 base=${BASE:-localbase/debian:bookworm}
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [[ -z ${FORCE:-} ]] && docker image inspect "$image" >/dev/null 2>&1; then
-	echo "sim image $image exists, skipping"
+# The image's version: bump it when the image changes, so that machines with
+# an older image rebuild it.
+version=2
+have=$(docker image inspect -f '{{index .Config.Labels "bake.sim.image-version"}}' "$image" 2>/dev/null || true)
+if [[ -z ${FORCE:-} && $have == "$version" ]]; then
+	echo "sim image $image (version $version) exists, skipping"
 	exit 0
 fi
 if ! docker image inspect "$base" >/dev/null 2>&1; then
@@ -28,7 +38,8 @@ docker run -d --name "$name" --label bake.setup=sim "$base" sleep infinity >/dev
 docker exec -i "$name" bash -euo pipefail <<'SCRIPT'
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus sudo libpam-systemd >/dev/null
+apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus sudo libpam-systemd \
+	python3 curl wget gnupg lsb-release unzip less >/dev/null
 useradd -m -s /bin/bash -G sudo admin
 echo 'admin ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/90-cloud-init-users
 chmod 0440 /etc/sudoers.d/90-cloud-init-users
@@ -45,6 +56,7 @@ set -e
 console=/dev/console
 [ -w "$console" ] || console=/proc/1/fd/1
 state=/var/lib/bake-sim
+rm -f /var/lib/cloud/instance/boot-finished
 # Host keys belong to one instance: an image made from an instance must not
 # hand its keys on, so they are remade when the instance id changes.
 id=$(cat "$state/instance-id" 2>/dev/null || true)
@@ -56,11 +68,22 @@ for t in ed25519 ecdsa; do
 	f=/etc/ssh/ssh_host_${t}_key
 	[ -s "$f" ] || ssh-keygen -q -t "$t" -N '' -f "$f"
 done
-user=$(cat /etc/bake-sim-login-user 2>/dev/null || echo admin)
+# The login user is the AMI's (bake sim writes it to $state/login-user), as
+# cloud-init makes its default user: passwordless sudo, the key pair.
+user=$(cat "$state/login-user" 2>/dev/null || cat /etc/bake-sim-login-user 2>/dev/null || echo admin)
+if [ "$user" != root ] && ! id "$user" >/dev/null 2>&1; then
+	groups=$(for g in adm sudo systemd-journal; do getent group "$g" >/dev/null && printf '%s,' "$g"; done; true)
+	useradd -m -s /bin/bash -G "${groups%,}" "$user"
+fi
+if [ "$user" != root ] && ! grep -qs "^$user " /etc/sudoers.d/90-cloud-init-users; then
+	printf '# User rules for %s\n%s ALL=(ALL) NOPASSWD:ALL\n' "$user" "$user" >>/etc/sudoers.d/90-cloud-init-users
+	chmod 0440 /etc/sudoers.d/90-cloud-init-users
+fi
+echo "$user" >/etc/bake-sim-login-user
 if [ -s "$state/authorized_keys" ] && id "$user" >/dev/null 2>&1; then
 	home=$(getent passwd "$user" | cut -d: -f6)
-	install -d -m 0700 -o "$user" -g "$user" "$home/.ssh"
-	install -m 0600 -o "$user" -g "$user" "$state/authorized_keys" "$home/.ssh/authorized_keys"
+	install -d -m 0700 -o "$user" -g "$(id -gn "$user")" "$home/.ssh"
+	install -m 0600 -o "$user" -g "$(id -gn "$user")" "$state/authorized_keys" "$home/.ssh/authorized_keys"
 fi
 {
 	echo "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
@@ -73,20 +96,40 @@ fi
 BOOT
 chmod 0755 /usr/local/sbin/bake-sim-boot
 
+cat >/usr/bin/cloud-init <<'CLOUDINIT'
+#!/bin/sh
+# Not cloud-init: bake sim's boot unit does its work. This answers the
+# calls templates make to wait for it (cloud-init status --wait).
+case "$1" in
+status)
+	if [ "$2" = --wait ]; then
+		while [ ! -e /var/lib/cloud/instance/boot-finished ]; do sleep 1; done
+	fi
+	if [ -e /var/lib/cloud/instance/boot-finished ]; then echo "status: done"; else echo "status: running"; fi
+	;;
+--version | -v) echo "/usr/bin/cloud-init 23.1.1 (bake sim)" ;;
+*) echo "cloud-init $*: bake sim has no cloud-init, only 'status [--wait]'" >&2; exit 1 ;;
+esac
+CLOUDINIT
+chmod 0755 /usr/bin/cloud-init
+
 cat >/usr/local/sbin/bake-sim-user-data <<'USERDATA'
 #!/bin/sh
 # Runs the instance's user data once per instance when it is a script, as
-# cloud-init does; its output goes to the console.
+# cloud-init does; its output goes to the console. Then, as cloud-init's
+# last stage does, writes /var/lib/cloud/instance/boot-finished.
 state=/var/lib/bake-sim
 console=/dev/console
 [ -w "$console" ] || console=/proc/1/fd/1
 id=$(cat "$state/instance-id" 2>/dev/null || true)
-[ -s "$state/user-data" ] || exit 0
-[ "$(head -c2 "$state/user-data")" = "#!" ] || exit 0
-[ "$(cat "$state/user-data.done" 2>/dev/null || true)" != "$id" ] || exit 0
-echo "$id" >"$state/user-data.done"
-chmod 0700 "$state/user-data"
-"$state/user-data" >"$console" 2>&1
+if [ -s "$state/user-data" ] && [ "$(head -c2 "$state/user-data")" = "#!" ] &&
+	[ "$(cat "$state/user-data.done" 2>/dev/null || true)" != "$id" ]; then
+	echo "$id" >"$state/user-data.done"
+	chmod 0700 "$state/user-data"
+	"$state/user-data" >"$console" 2>&1
+fi
+mkdir -p /var/lib/cloud/instance
+echo "$(cat /proc/uptime | cut -d' ' -f1) bake sim" >/var/lib/cloud/instance/boot-finished
 USERDATA
 chmod 0755 /usr/local/sbin/bake-sim-user-data
 
@@ -135,6 +178,7 @@ docker commit \
 	--change 'CMD ["/sbin/init"]' \
 	--change 'ENV container=docker' \
 	--change 'LABEL bake.sim.login-user=admin' \
+	--change "LABEL bake.sim.image-version=$version" \
 	"$name" "$image" >/dev/null
 # A rebuild (FORCE=1) leaves the previous image untagged: remove it, unless
 # something still runs from it.

@@ -19,14 +19,15 @@ import (
 // DebianOwnerID is the account that owns Debian's official AMIs.
 const DebianOwnerID = "136693071363"
 
-// DefaultDebianImage is the Docker image behind the Debian 12 AMI
+// DefaultDebianImage is the Docker image behind the public AMIs
 // (made by hack/setup-sim.sh).
 const DefaultDebianImage = "localbase/debian-systemd:bookworm"
 
 // Options configure the EC2 service.
 type Options struct {
-	// DebianImage is the systemd image behind the public Debian 12 AMI
-	// ("" for DefaultDebianImage; "-" for no Debian AMI).
+	// DebianImage is the systemd image behind the public AMIs (Ubuntu,
+	// Debian and Amazon Linux by name, Debian bookworm underneath; ""
+	// for DefaultDebianImage; "-" for no public AMI).
 	DebianImage string
 	// AMIs are extra AMIs owned by the caller's account: name -> image.
 	AMIs map[string]string
@@ -69,6 +70,9 @@ type state struct {
 	Tags      map[string]map[string]string // resource id -> key -> value
 	VPC       types.Vpc
 	Subnets   []types.Subnet
+	Volumes   map[string]*types.Volume
+	// SnapPerms are the snapshots' createVolumePermission lists.
+	SnapPerms map[string][]types.CreateVolumePermission
 }
 
 type image struct {
@@ -80,6 +84,13 @@ type image struct {
 	// are unique per account and region, as on AWS, so that CopyImage can
 	// keep the name in another region.
 	Region string `json:",omitempty"`
+	// LoginUser is the user the key pair is installed for at boot, made
+	// with passwordless sudo when the image lacks it (cloud-init's
+	// default user: ubuntu, admin, ec2-user); "" for the image's own.
+	LoginUser string `json:",omitempty"`
+	// LaunchPerms are the accounts and organizations the image is
+	// shared with (the group "all" is Public).
+	LaunchPerms []types.LaunchPermission `json:",omitempty"`
 }
 
 type instance struct {
@@ -88,6 +99,8 @@ type instance struct {
 	ReservationID string
 	UserData      string
 	Addr          string // loopback address, where ports are published
+	Shutdown      types.ShutdownBehavior `json:",omitempty"` // instanceInitiatedShutdownBehavior
+	NoTerminate   bool                   `json:",omitempty"` // disableApiTermination
 }
 
 type keyPair struct {
@@ -129,6 +142,12 @@ func New(ctx context.Context, srv *core.Server, opts Options) (*EC2, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.st.Volumes == nil {
+		e.st.Volumes = map[string]*types.Volume{}
+	}
+	if e.st.SnapPerms == nil {
+		e.st.SnapPerms = map[string][]types.CreateVolumePermission{}
+	}
 	if loaded {
 		e.restore()
 	} else {
@@ -139,7 +158,7 @@ func New(ctx context.Context, srv *core.Server, opts Options) (*EC2, error) {
 		debian = DefaultDebianImage
 	}
 	if debian != "-" {
-		if err := e.seedDebian(ctx, debian); err != nil {
+		if err := e.seedPublic(ctx, debian); err != nil {
 			return nil, err
 		}
 	}
@@ -161,6 +180,7 @@ func (e *EC2) restore() {
 			setState(&in.Instance, types.InstanceStateNameTerminated)
 			in.StateTransitionReason = strPtr(fmt.Sprintf("Server.SimRestart: the sim restarted (%s)", now.Format(time.RFC3339)))
 			in.ContainerID = ""
+			e.releaseVolumes(in)
 		}
 		if a, err := parseAddr(in.Addr); err == nil {
 			e.srv.Loopback().Take(a)
@@ -252,4 +272,14 @@ func (e *EC2) register() {
 	core.Handle(s, "DescribeLaunchTemplateVersions", e.describeLaunchTemplateVersions)
 	core.Handle(s, "ModifyLaunchTemplate", e.modifyLaunchTemplate)
 	core.Handle(s, "DeleteLaunchTemplate", e.deleteLaunchTemplate)
+	core.Handle(s, "ModifyImageAttribute", e.modifyImageAttribute)
+	core.Handle(s, "DescribeImageAttribute", e.describeImageAttribute)
+	core.Handle(s, "ResetImageAttribute", e.resetImageAttribute)
+	core.Handle(s, "ModifySnapshotAttribute", e.modifySnapshotAttribute)
+	core.Handle(s, "DescribeSnapshotAttribute", e.describeSnapshotAttribute)
+	core.Handle(s, "ResetSnapshotAttribute", e.resetSnapshotAttribute)
+	core.Handle(s, "DescribeVolumes", e.describeVolumes)
+	core.Handle(s, "DeleteVolume", e.deleteVolume)
+	core.Handle(s, "DescribeInstanceAttribute", e.describeInstanceAttribute)
+	core.Handle(s, "ModifyInstanceAttribute", e.modifyInstanceAttribute)
 }

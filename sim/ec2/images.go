@@ -15,24 +15,6 @@ import (
 	"github.com/bakehq/bake/sim/core"
 )
 
-// seedDebian registers the public Debian 12 AMI, named, owned and described
-// like Debian's official AMIs, backed by the systemd image ref.
-func (e *EC2) seedDebian(ctx context.Context, ref string) error {
-	info, err := e.rt.Image(ctx, ref)
-	if err != nil {
-		return fmt.Errorf("seed the debian 12 ami: %w (run hack/setup-sim.sh to make it)", err)
-	}
-	stamp := info.Created.UTC().Format("20060102-1504")
-	name := "debian-12-amd64-" + stamp
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	im := e.seed(name, ref, info, DebianOwnerID, true)
-	im.Description = strPtr("Debian 12 (" + stamp + ")")
-	im.ImageLocation = strPtr(DebianOwnerID + "/" + name)
-	im.DeprecationTime = strPtr(info.Created.AddDate(2, 0, 0).UTC().Format(core.TimeFormat))
-	return nil
-}
-
 // seedAMI registers an AMI of the caller's account backed by image ref.
 func (e *EC2) seedAMI(ctx context.Context, name, ref string) error {
 	info, err := e.rt.Image(ctx, ref)
@@ -116,7 +98,10 @@ func (e *EC2) describeImages(_ context.Context, _ *core.Request, in *ec2.Describ
 	fs := filterSet(in.Filters)
 	if err := fs.known("architecture", "image-id", "image-type", "is-public", "name", "owner-id", "owner-alias", "state",
 		"virtualization-type", "root-device-type", "root-device-name", "description", "platform-details", "hypervisor",
-		"block-device-mapping.snapshot-id", "block-device-mapping.device-name", "ena-support", "boot-mode"); err != nil {
+		"block-device-mapping.snapshot-id", "block-device-mapping.device-name", "ena-support", "boot-mode",
+		"block-device-mapping.volume-size", "block-device-mapping.volume-type", "block-device-mapping.encrypted",
+		"block-device-mapping.delete-on-termination", "creation-date", "source-instance-id", "imds-support",
+		"sriov-net-support", "manifest-location", "deprecation-time"); err != nil {
 		return nil, err
 	}
 	for _, id := range in.ImageIds {
@@ -142,6 +127,9 @@ func (e *EC2) describeImages(_ context.Context, _ *core.Request, in *ec2.Describ
 			continue
 		}
 		if len(in.Owners) > 0 && !e.ownedBy(im, in.Owners) {
+			continue
+		}
+		if len(in.ExecutableUsers) > 0 && !e.executableBy(im, in.ExecutableUsers) {
 			continue
 		}
 		tags := e.st.Tags[id]
@@ -175,9 +163,66 @@ func (e *EC2) ownedBy(im *image, owners []string) bool {
 	return false
 }
 
+// executableBy reports whether one of users (account ids, "self",
+// "all") may launch im.
+func (e *EC2) executableBy(im *image, users []string) bool {
+	for _, u := range users {
+		switch {
+		case u == "all" && deref(im.Public):
+			return true
+		case u == "self" && (deref(im.Public) || deref(im.OwnerId) == e.account):
+			return true
+		}
+		if u == "self" {
+			u = e.account
+		}
+		for _, p := range im.LaunchPerms {
+			if deref(p.UserId) == u {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (e *EC2) imageValues(im *image, tags map[string]string, n string) []string {
 	if vals, ok := tagValues(tags, n); ok {
 		return vals
+	}
+	if strings.HasPrefix(n, "block-device-mapping.") {
+		var out []string
+		for _, b := range im.BlockDeviceMappings {
+			if b.Ebs == nil {
+				continue
+			}
+			switch n {
+			case "block-device-mapping.volume-size":
+				out = append(out, fmt.Sprint(deref(b.Ebs.VolumeSize)))
+			case "block-device-mapping.volume-type":
+				out = append(out, string(b.Ebs.VolumeType))
+			case "block-device-mapping.encrypted":
+				out = append(out, fmt.Sprint(deref(b.Ebs.Encrypted)))
+			case "block-device-mapping.delete-on-termination":
+				out = append(out, fmt.Sprint(deref(b.Ebs.DeleteOnTermination)))
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	switch n {
+	case "creation-date":
+		return []string{deref(im.CreationDate)}
+	case "source-instance-id":
+		return []string{deref(im.SourceInstanceId)}
+	case "imds-support":
+		return []string{string(im.ImdsSupport)}
+	case "sriov-net-support":
+		return []string{deref(im.SriovNetSupport)}
+	case "manifest-location":
+		return []string{deref(im.ImageLocation)}
+	case "deprecation-time":
+		return []string{deref(im.DeprecationTime)}
 	}
 	var snaps, devs []string
 	for _, b := range im.BlockDeviceMappings {
@@ -245,22 +290,36 @@ func (e *EC2) createImage(ctx context.Context, req *core.Request, in *ec2.Create
 	if other := e.nameTaken(*in.Name, e.regionOf(req)); other != "" {
 		return nil, core.Errorf("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", *in.Name, other)
 	}
+	root := deref(inst.RootDeviceName)
+	bdms, err := e.mergeMappings(e.instanceMappings(inst), in.BlockDeviceMappings)
+	if err != nil {
+		return nil, err
+	}
+	bdms = sortedDevices(bdms, root)
 	id, snap := core.NewID("ami"), core.NewID("snap")
 	im := e.newImage(id, *in.Name, e.account, snap, time.Now())
 	im.Description = in.Description
 	im.ImageLocation = strPtr(e.account + "/" + *in.Name)
 	im.SourceInstanceId = in.InstanceId
+	im.RootDeviceName = &root
+	im.Architecture = inst.Architecture
+	if src := e.st.Images[deref(inst.ImageId)]; src != nil {
+		im.LoginUser = src.LoginUser
+		im.BootMode = src.BootMode
+	}
 	im.DockerRef = "bake-sim/" + id + ":latest"
 	im.Created = true
 	im.Region = e.regionOf(req)
+	snaps := e.snapshotMappings(bdms, root, snap, fmt.Sprintf("Created by CreateImage(%s) for %s", *in.InstanceId, id))
+	im.BlockDeviceMappings = bdms
 	e.st.Images[id] = im
-	s := e.newSnapshot(snap, e.account, fmt.Sprintf("Created by CreateImage(%s) for %s", *in.InstanceId, id), time.Now())
-	s.State, s.Progress = types.SnapshotStatePending, strPtr("0%")
-	e.st.Snapshots[snap] = s
+	for _, s := range snaps {
+		s.State, s.Progress = types.SnapshotStatePending, strPtr("0%")
+		e.tagsFor(*s.SnapshotId, types.ResourceTypeSnapshot, in.TagSpecifications)
+	}
 	e.st.SnapRefs[snap] = im.DockerRef
 	e.createdImages[im.DockerRef] = true
 	e.tagsFor(id, types.ResourceTypeImage, in.TagSpecifications)
-	e.tagsFor(snap, types.ResourceTypeSnapshot, in.TagSpecifications)
 	e.save()
 	cid, ref := inst.ContainerID, im.DockerRef
 	e.wg.Add(1)
@@ -275,10 +334,14 @@ func (e *EC2) createImage(ctx context.Context, req *core.Request, in *ec2.Create
 			e.log.Error("create image", "ami", id, "err", err)
 			im.State = types.ImageStateFailed
 			im.StateReason = &types.StateReason{Code: strPtr("Server.InternalError"), Message: strPtr(err.Error())}
-			s.State = types.SnapshotStateError
+			for _, s := range snaps {
+				s.State = types.SnapshotStateError
+			}
 		} else {
 			im.State = types.ImageStateAvailable
-			s.State, s.Progress = types.SnapshotStateCompleted, strPtr("100%")
+			for _, s := range snaps {
+				s.State, s.Progress = types.SnapshotStateCompleted, strPtr("100%")
+			}
 		}
 		e.save()
 	}()
@@ -306,6 +369,9 @@ func (e *EC2) copyImage(ctx context.Context, req *core.Request, in *ec2.CopyImag
 	if other := e.nameTaken(*in.Name, e.regionOf(req)); other != "" {
 		return nil, core.Errorf("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", *in.Name, other)
 	}
+	if in.KmsKeyId != nil && !deref(in.Encrypted) {
+		return nil, core.Errorf("InvalidParameterDependency", "The parameter KmsKeyId requires the parameter Encrypted to be set.")
+	}
 	id, snap := core.NewID("ami"), core.NewID("snap")
 	im := e.newImage(id, *in.Name, e.account, snap, time.Now())
 	im.Description = in.Description
@@ -313,11 +379,25 @@ func (e *EC2) copyImage(ctx context.Context, req *core.Request, in *ec2.CopyImag
 		im.Description = strPtr(fmt.Sprintf("[Copied %s from %s] %s", *in.SourceImageId, deref(in.SourceRegion), deref(src.Description)))
 	}
 	im.ImageLocation = strPtr(e.account + "/" + *in.Name)
+	im.LoginUser = src.LoginUser
+	im.Architecture, im.BootMode, im.RootDeviceName = src.Architecture, src.BootMode, src.RootDeviceName
 	im.DockerRef = "bake-sim/" + id + ":latest"
 	im.Created = true
 	im.Region = e.regionOf(req)
+	bdms := make([]types.BlockDeviceMapping, len(src.BlockDeviceMappings))
+	for i, b := range src.BlockDeviceMappings {
+		bdms[i] = copyMapping(b)
+		if bdms[i].Ebs != nil && deref(in.Encrypted) {
+			bdms[i].Ebs.Encrypted = boolPtr(true)
+			bdms[i].Ebs.KmsKeyId = in.KmsKeyId
+			if bdms[i].Ebs.KmsKeyId == nil {
+				bdms[i].Ebs.KmsKeyId = strPtr(e.defaultKMSKey())
+			}
+		}
+	}
+	e.snapshotMappings(bdms, deref(src.RootDeviceName), snap, fmt.Sprintf("Copied for DestinationAmi %s from SourceAmi %s", id, *in.SourceImageId))
+	im.BlockDeviceMappings = bdms
 	e.st.Images[id] = im
-	e.st.Snapshots[snap] = e.newSnapshot(snap, e.account, fmt.Sprintf("Copied for DestinationAmi %s from SourceAmi %s", id, *in.SourceImageId), time.Now())
 	e.st.SnapRefs[snap] = im.DockerRef
 	e.createdImages[im.DockerRef] = true
 	e.tagsFor(id, types.ResourceTypeImage, in.TagSpecifications)
@@ -372,6 +452,16 @@ func (e *EC2) registerImage(_ context.Context, req *core.Request, in *ec2.Regist
 	if other := e.nameTaken(*in.Name, e.regionOf(req)); other != "" {
 		return nil, core.Errorf("InvalidAMIName.Duplicate", "AMI name %s is already in use by AMI %s", *in.Name, other)
 	}
+	bdms, err := e.mergeMappings(nil, in.BlockDeviceMappings)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bdms {
+		if b.Ebs != nil && b.Ebs.SnapshotId != nil && b.Ebs.Encrypted != nil && !*b.Ebs.Encrypted {
+			s := e.st.Snapshots[*b.Ebs.SnapshotId]
+			b.Ebs.Encrypted, b.Ebs.KmsKeyId = boolPtr(deref(s.Encrypted)), s.KmsKeyId
+		}
+	}
 	id := core.NewID("ami")
 	im := e.newImage(id, *in.Name, e.account, snapID, time.Now())
 	im.State = types.ImageStateAvailable
@@ -381,8 +471,21 @@ func (e *EC2) registerImage(_ context.Context, req *core.Request, in *ec2.Regist
 	if in.Architecture != "" {
 		im.Architecture = in.Architecture
 	}
-	im.BlockDeviceMappings[0].DeviceName = &root
+	if in.BootMode != "" {
+		im.BootMode = in.BootMode
+	}
+	if in.EnaSupport != nil {
+		im.EnaSupport = in.EnaSupport
+	}
+	if in.SriovNetSupport != nil {
+		im.SriovNetSupport = in.SriovNetSupport
+	}
+	if in.VirtualizationType != nil {
+		im.VirtualizationType = types.VirtualizationType(*in.VirtualizationType)
+	}
+	im.BlockDeviceMappings = sortedDevices(bdms, root)
 	im.DockerRef = ref
+	im.LoginUser = e.snapshotUser(snapID)
 	im.Region = e.regionOf(req)
 	e.st.Images[id] = im
 	e.tagsFor(id, types.ResourceTypeImage, in.TagSpecifications)
@@ -471,7 +574,7 @@ func (e *EC2) describeSnapshots(_ context.Context, _ *core.Request, in *ec2.Desc
 			}
 			return map[string][]string{"snapshot-id": {id}, "owner-id": {deref(s.OwnerId)}, "status": {string(s.State)},
 				"volume-id": {deref(s.VolumeId)}, "volume-size": {fmt.Sprint(deref(s.VolumeSize))}, "description": {deref(s.Description)},
-				"encrypted": {"false"}, "progress": {deref(s.Progress)}}[n]
+				"encrypted": {fmt.Sprint(deref(s.Encrypted))}, "progress": {deref(s.Progress)}}[n]
 		}) {
 			continue
 		}
@@ -505,6 +608,7 @@ func (e *EC2) deleteSnapshot(_ context.Context, _ *core.Request, in *ec2.DeleteS
 	}
 	delete(e.st.Snapshots, id)
 	delete(e.st.SnapRefs, id)
+	delete(e.st.SnapPerms, id)
 	delete(e.st.Tags, id)
 	e.save()
 	return &ec2.DeleteSnapshotOutput{}, nil

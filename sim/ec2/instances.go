@@ -41,6 +41,13 @@ type launch struct {
 	UserData     string
 	Tags         []types.TagSpecification
 	Template     *types.LaunchTemplateSpecification
+	BlockDevices []types.BlockDeviceMapping
+	Profile      *types.IamInstanceProfileSpecification
+	Metadata     *types.InstanceMetadataOptionsRequest
+	Shutdown     types.ShutdownBehavior
+	NoTerminate  bool
+	EbsOptimized bool
+	Monitoring   bool
 }
 
 // lockInstance serializes the background work on one instance (boot, stop,
@@ -64,7 +71,11 @@ func (e *EC2) runInstances(ctx context.Context, req *core.Request, in *ec2.RunIn
 	l := launch{
 		ImageID: deref(in.ImageId), InstanceType: in.InstanceType, KeyName: deref(in.KeyName),
 		GroupIDs: in.SecurityGroupIds, GroupNames: in.SecurityGroups, SubnetID: deref(in.SubnetId), UserData: deref(in.UserData),
-		Tags: in.TagSpecifications,
+		Tags: in.TagSpecifications, BlockDevices: in.BlockDeviceMappings, Profile: in.IamInstanceProfile, Metadata: in.MetadataOptions,
+		Shutdown: in.InstanceInitiatedShutdownBehavior, NoTerminate: deref(in.DisableApiTermination), EbsOptimized: deref(in.EbsOptimized),
+	}
+	if in.Monitoring != nil {
+		l.Monitoring = deref(in.Monitoring.Enabled)
 	}
 	if in.Placement != nil {
 		l.AZ = deref(in.Placement.AvailabilityZone)
@@ -196,6 +207,29 @@ func (e *EC2) launchLocked(ctx context.Context, _ *core.Request, l launch, n int
 	if typ == "" {
 		typ = types.InstanceTypeM1Small
 	}
+	root := deref(im.RootDeviceName)
+	bdms, err := e.mergeMappings(im.BlockDeviceMappings, l.BlockDevices)
+	if err != nil {
+		return nil, "", err
+	}
+	bdms = sortedDevices(bdms, root)
+	profile, err := e.instanceProfile(l.Profile)
+	if err != nil {
+		return nil, "", err
+	}
+	metadata, err := metadataOptions(l.Metadata)
+	if err != nil {
+		return nil, "", err
+	}
+	switch l.Shutdown {
+	case "", types.ShutdownBehaviorStop, types.ShutdownBehaviorTerminate:
+	default:
+		return nil, "", core.Errorf("InvalidParameterValue", "Value (%s) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values: stop, terminate", l.Shutdown)
+	}
+	monitoring := types.MonitoringStateDisabled
+	if l.Monitoring {
+		monitoring = types.MonitoringStateEnabled
+	}
 	resID := core.NewID("r")
 	now := time.Now().UTC().Truncate(time.Second)
 	var out []*instance
@@ -206,22 +240,22 @@ func (e *EC2) launchLocked(ctx context.Context, _ *core.Request, l launch, n int
 		}
 		sn := subnets[i%len(subnets)]
 		id := core.NewID("i")
-		inst := &instance{ReservationID: resID, UserData: l.UserData, Addr: addr.String()}
+		inst := &instance{ReservationID: resID, UserData: l.UserData, Addr: addr.String(), Shutdown: l.Shutdown, NoTerminate: l.NoTerminate}
 		inst.Instance = types.Instance{
 			InstanceId: &id, ImageId: &l.ImageID, InstanceType: typ, LaunchTime: &now, AmiLaunchIndex: i32Ptr(int32(i)),
 			Placement: &types.Placement{AvailabilityZone: sn.AvailabilityZone, Tenancy: types.TenancyDefault, GroupName: strPtr("")},
 			SubnetId:  sn.SubnetId, VpcId: sn.VpcId, PublicIpAddress: strPtr(addr.String()),
-			Architecture: im.Architecture, RootDeviceType: types.DeviceTypeEbs, RootDeviceName: strPtr("/dev/xvda"),
+			Architecture: im.Architecture, RootDeviceType: types.DeviceTypeEbs, RootDeviceName: strPtr(root),
 			VirtualizationType: types.VirtualizationTypeHvm, Hypervisor: types.HypervisorTypeXen, EnaSupport: boolPtr(true),
-			EbsOptimized: boolPtr(false), SourceDestCheck: boolPtr(true), SecurityGroups: groups,
-			Monitoring: &types.Monitoring{State: types.MonitoringStateDisabled}, StateTransitionReason: strPtr(""),
+			EbsOptimized: boolPtr(l.EbsOptimized), SourceDestCheck: boolPtr(true), SecurityGroups: groups, IamInstanceProfile: profile,
+			Monitoring: &types.Monitoring{State: monitoring}, StateTransitionReason: strPtr(""),
 			PlatformDetails: strPtr("Linux/UNIX"), UsageOperation: strPtr("RunInstances"), UsageOperationUpdateTime: &now,
 			ClientToken: strPtr(""), PrivateDnsName: strPtr(""), PublicDnsName: strPtr(""), BootMode: types.BootModeValuesUefi,
 			CurrentInstanceBootMode: types.InstanceBootModeValuesUefi,
 			CpuOptions:              &types.CpuOptions{CoreCount: i32Ptr(1), ThreadsPerCore: i32Ptr(2)},
-			MetadataOptions: &types.InstanceMetadataOptionsResponse{State: types.InstanceMetadataOptionsStateApplied,
-				HttpTokens: types.HttpTokensStateRequired, HttpEndpoint: types.InstanceMetadataEndpointStateEnabled, HttpPutResponseHopLimit: i32Ptr(2)},
+			MetadataOptions: metadata,
 		}
+		e.attachVolumes(inst, bdms, l.Tags)
 		if key != nil {
 			inst.KeyName = key.KeyName
 		}
@@ -233,7 +267,7 @@ func (e *EC2) launchLocked(ctx context.Context, _ *core.Request, l launch, n int
 				{Key: strPtr("aws:ec2launchtemplate:version"), Value: l.Template.Version}})
 		}
 		spec := BootSpec{InstanceID: id, Image: im.DockerRef, Addr: addr, Ports: append(append([]int{}, defaultPorts...), ports...),
-			UserData: userData, Hostname: id}
+			UserData: userData, Hostname: id, LoginUser: im.LoginUser}
 		if key != nil {
 			spec.AuthorizedKeys = key.PublicKey
 		}
@@ -600,6 +634,11 @@ func (e *EC2) terminateInstances(ctx context.Context, _ *core.Request, in *ec2.T
 	if err != nil {
 		return nil, err
 	}
+	for _, inst := range insts {
+		if inst.NoTerminate {
+			return nil, core.Errorf("OperationNotPermitted", "The instance '%s' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.", *inst.InstanceId)
+		}
+	}
 	out := &ec2.TerminateInstancesOutput{}
 	for _, inst := range insts {
 		prev := *inst.State
@@ -649,6 +688,7 @@ func (e *EC2) background(ctx context.Context, inst *instance, what string, fn fu
 		}
 		if to == types.InstanceStateNameTerminated {
 			inst.ContainerID = ""
+			e.releaseVolumes(inst)
 			e.srv.Faults().SetUnhealthy(id, false)
 		}
 		if inst.State.Name == from {

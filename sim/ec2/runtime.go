@@ -53,6 +53,7 @@ type BootSpec struct {
 	Addr           netip.Addr // the instance's own loopback address
 	Ports          []int      // published on Addr
 	AuthorizedKeys string     // the key pair's public key, or ""
+	LoginUser      string     // the user the key is for, made at boot if missing; "" for the image's own
 	UserData       []byte
 	Hostname       string
 }
@@ -111,8 +112,12 @@ func (d *Docker) Close() error { return d.c.Close() }
 // key pair, fingerprints on the console, then sshd in the foreground.
 const initScript = `set -e
 state=/var/lib/bake-sim
-user=$(cat /etc/bake-sim-login-user 2>/dev/null || echo root)
+user=$(cat $state/login-user 2>/dev/null || cat /etc/bake-sim-login-user 2>/dev/null || echo root)
 command -v ssh-keygen >/dev/null && ssh-keygen -A >/dev/null 2>&1 || true
+if ! id "$user" >/dev/null 2>&1 && command -v useradd >/dev/null; then
+	useradd -m -s /bin/sh "$user"
+	[ ! -d /etc/sudoers.d ] || { echo "$user ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/90-cloud-init-users; chmod 0440 /etc/sudoers.d/90-cloud-init-users; }
+fi
 if [ -s $state/authorized_keys ] && id "$user" >/dev/null 2>&1; then
 	home=$(getent passwd "$user" | cut -d: -f6)
 	mkdir -p "$home/.ssh" && cp $state/authorized_keys "$home/.ssh/authorized_keys"
@@ -174,6 +179,9 @@ func (d *Docker) Boot(ctx context.Context, spec BootSpec) (Machine, error) {
 	files := map[string][]byte{"var/lib/bake-sim/instance-id": []byte(spec.InstanceID + "\n")}
 	if spec.AuthorizedKeys != "" {
 		files["var/lib/bake-sim/authorized_keys"] = []byte(strings.TrimSpace(spec.AuthorizedKeys) + "\n")
+	}
+	if spec.LoginUser != "" {
+		files["var/lib/bake-sim/login-user"] = []byte(spec.LoginUser + "\n")
 	}
 	if len(spec.UserData) > 0 {
 		files["var/lib/bake-sim/user-data"] = spec.UserData

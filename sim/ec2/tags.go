@@ -16,7 +16,7 @@ var resourcePrefixes = []struct {
 }{
 	{"i-", types.ResourceTypeInstance}, {"ami-", types.ResourceTypeImage}, {"snap-", types.ResourceTypeSnapshot},
 	{"sg-", types.ResourceTypeSecurityGroup}, {"lt-", types.ResourceTypeLaunchTemplate}, {"key-", types.ResourceTypeKeyPair},
-	{"vpc-", types.ResourceTypeVpc}, {"subnet-", types.ResourceTypeSubnet},
+	{"vpc-", types.ResourceTypeVpc}, {"subnet-", types.ResourceTypeSubnet}, {"vol-", types.ResourceTypeVolume},
 }
 
 func resourceType(id string) types.ResourceType {
@@ -64,6 +64,10 @@ func (e *EC2) exists(id string) error {
 	case types.ResourceTypeSubnet:
 		if _, ok := e.subnet(id); !ok {
 			return core.Errorf("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist", id)
+		}
+	case types.ResourceTypeVolume:
+		if _, ok := e.st.Volumes[id]; !ok {
+			return core.Errorf("InvalidVolume.NotFound", "The volume '%s' does not exist.", id)
 		}
 	default:
 		return core.Errorf("InvalidID", "The ID '%s' is not valid", id)

@@ -21,7 +21,9 @@ OPS = {
         CreateSecurityGroup AuthorizeSecurityGroupIngress RevokeSecurityGroupIngress DeleteSecurityGroup
         DescribeSecurityGroups CreateLaunchTemplate CreateLaunchTemplateVersion DescribeLaunchTemplates
         DescribeLaunchTemplateVersions ModifyLaunchTemplate DeleteLaunchTemplate DescribeInstanceStatus
-        EnableImageDeprecation""",
+        EnableImageDeprecation ModifyImageAttribute DescribeImageAttribute ResetImageAttribute
+        ModifySnapshotAttribute DescribeSnapshotAttribute ResetSnapshotAttribute DescribeVolumes DeleteVolume
+        DescribeInstanceAttribute ModifyInstanceAttribute""",
     "autoscaling": """CreateAutoScalingGroup UpdateAutoScalingGroup DescribeAutoScalingGroups
         DeleteAutoScalingGroup SetDesiredCapacity AttachLoadBalancerTargetGroups
         DetachLoadBalancerTargetGroups DescribeLoadBalancerTargetGroups DescribeScalingActivities
@@ -38,6 +40,7 @@ OPS = {
     "ssm": """PutParameter GetParameter GetParameters GetParametersByPath DeleteParameter DeleteParameters
         DescribeParameters GetParameterHistory""",
     "sts": "GetCallerIdentity",
+    "secretsmanager": """GetSecretValue CreateSecret PutSecretValue DescribeSecret DeleteSecret ListSecrets""",
 }
 
 DROP = {"documentation", "documentationUrl", "deprecated", "deprecatedMessage", "examples"}
