@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/builders/amazon"
@@ -49,7 +50,7 @@ func TestCheckUpdates(t *testing.T) {
 	c := startCloud(t)
 	path := writeBake(t, checkBake)
 	debian := func(t *testing.T) string {
-		out, err := c.ec2In("us-east-1").DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{simec2.DebianOwnerID}})
+		out, err := c.ec2In("us-east-1").DescribeImages(context.Background(), &ec2.DescribeImagesInput{Owners: []string{simec2.DebianOwnerID}, Filters: []types.Filter{{Name: aws.String("name"), Values: []string{"debian-12-amd64-*"}}}})
 		if err != nil || len(out.Images) != 1 {
 			t.Fatalf("the sim's debian ami: %v %v", err, out)
 		}

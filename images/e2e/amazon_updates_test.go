@@ -45,7 +45,7 @@ func TestAMIUpdatesAndNewerBase(t *testing.T) {
 
 	// The bases are AMIs of this account named base-N, registered from the
 	// Debian AMI's snapshot; the newest is the source.
-	deb, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{simec2.DebianOwnerID}})
+	deb, err := e.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{simec2.DebianOwnerID}, Filters: []ec2types.Filter{{Name: aws.String("name"), Values: []string{"debian-12-amd64-*"}}}})
 	if err != nil || len(deb.Images) != 1 {
 		t.Fatalf("find the debian ami: %v %v", err, deb)
 	}
