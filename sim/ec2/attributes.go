@@ -342,7 +342,9 @@ func (e *EC2) modifySnapshotAttribute(_ context.Context, _ *core.Request, in *ec
 			return nil, core.Missing("A create volume permission needs a UserId or a Group")
 		}
 	}
-	same := func(a, b types.CreateVolumePermission) bool { return a.Group == b.Group && deref(a.UserId) == deref(b.UserId) }
+	same := func(a, b types.CreateVolumePermission) bool {
+		return a.Group == b.Group && deref(a.UserId) == deref(b.UserId)
+	}
 	perms := e.st.SnapPerms[id]
 	for _, p := range remove {
 		perms = slices.DeleteFunc(perms, func(q types.CreateVolumePermission) bool { return same(p, q) })

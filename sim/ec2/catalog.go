@@ -61,8 +61,8 @@ func catalog() []publicAMI {
 				out = append(out, publicAMI{
 					owner: CanonicalOwnerID,
 					name:  "ubuntu/images/" + v + "/ubuntu-" + u.code + "-" + u.version + "-" + a.deb + "-server-%s", stamp: "20060102",
-					desc:  "Canonical, Ubuntu, " + u.version + u.lts + ", " + a.deb + " " + u.code + " image build on %s", stampDesc: "2006-01-02",
-					user:  "ubuntu", arch: a.arch, root: "/dev/sda1", volume: vt, bootMode: types.BootModeValuesUefi,
+					desc: "Canonical, Ubuntu, " + u.version + u.lts + ", " + a.deb + " " + u.code + " image build on %s", stampDesc: "2006-01-02",
+					user: "ubuntu", arch: a.arch, root: "/dev/sda1", volume: vt, bootMode: types.BootModeValuesUefi,
 				})
 			}
 		}

@@ -98,7 +98,7 @@ type instance struct {
 	ContainerID   string
 	ReservationID string
 	UserData      string
-	Addr          string // loopback address, where ports are published
+	Addr          string                 // loopback address, where ports are published
 	Shutdown      types.ShutdownBehavior `json:",omitempty"` // instanceInitiatedShutdownBehavior
 	NoTerminate   bool                   `json:",omitempty"` // disableApiTermination
 }

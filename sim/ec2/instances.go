@@ -253,7 +253,7 @@ func (e *EC2) launchLocked(ctx context.Context, _ *core.Request, l launch, n int
 			ClientToken: strPtr(""), PrivateDnsName: strPtr(""), PublicDnsName: strPtr(""), BootMode: types.BootModeValuesUefi,
 			CurrentInstanceBootMode: types.InstanceBootModeValuesUefi,
 			CpuOptions:              &types.CpuOptions{CoreCount: i32Ptr(1), ThreadsPerCore: i32Ptr(2)},
-			MetadataOptions: metadata,
+			MetadataOptions:         metadata,
 		}
 		e.attachVolumes(inst, bdms, l.Tags)
 		if key != nil {
