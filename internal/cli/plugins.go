@@ -12,6 +12,7 @@ import (
 	"github.com/bakehq/bake/datasources/gitcommit"
 	dshttp "github.com/bakehq/bake/datasources/http"
 	"github.com/bakehq/bake/datasources/null"
+	"github.com/bakehq/bake/postprocessors/checksum"
 	dockerpp "github.com/bakehq/bake/postprocessors/docker"
 	"github.com/bakehq/bake/postprocessors/manifest"
 	shelllocalpp "github.com/bakehq/bake/postprocessors/shelllocal"
@@ -50,6 +51,7 @@ func plugins() bake.Plugins {
 			"docker-tag":    dockerpp.NewTag,
 			"docker-push":   dockerpp.NewPush,
 			"manifest":      manifest.New,
+			"checksum":      checksum.New,
 			"docker-import": dockerpp.NewImport,
 			"docker-save":   dockerpp.NewSave,
 			"shell-local":   shelllocalpp.New,
