@@ -133,6 +133,19 @@ func TestVerify(t *testing.T) {
 		}
 	})
 
+	t.Run("gone before its address is known", func(t *testing.T) {
+		// A command that exits at once: the artifact has no address,
+		// and the failure is the check's, with the exit code.
+		gone := tgt
+		gone.Addr = func(int) (string, error) { return "", errors.New("port 80 was not published") }
+		gone.Gone = func(context.Context) error { return errors.New("the container exited with code 3") }
+		err := Verify(context.Background(), &VerifySpec{HTTP: []HTTPCheck{{Port: 80}}}, Log{}, bootTo(gone))
+		var ve *VerifyError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "want status 200") || !strings.Contains(err.Error(), "exited with code 3") {
+			t.Errorf("err = %v, want a failed check with the exit code", err)
+		}
+	})
+
 	t.Run("cancelled is not a failed check", func(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(context.Background())
 		cancel(errors.New("interrupted"))
