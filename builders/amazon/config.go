@@ -449,7 +449,11 @@ func (c *Config) fromPacker(dc bake.DecodeContext, val cty.Value) hcl.Diagnostic
 		c.SecurityGroupIDs = append([]string{pc.SecurityGroupId}, c.SecurityGroupIDs...)
 	}
 	c.AssociatePublicIPAddress = pc.AssociatePublicIpAddress.ToBoolPointer()
-	c.SourceCIDRs = pc.TemporarySGSourceCidrs
+	// Packer's Prepare defaults the temporary group's sources to
+	// 0.0.0.0/0; bake admits only this machine unless told otherwise.
+	if v := val.GetAttr("temporary_security_group_source_cidrs"); isSet(v) {
+		c.SourceCIDRs = pc.TemporarySGSourceCidrs
+	}
 	c.UserData = pc.UserData
 	c.LaunchBlockDeviceMappings = mappings(pc.LaunchMappings)
 	c.AMIBlockDeviceMappings = mappings(pc.AMIMappings)
