@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/dynblock"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -49,7 +50,7 @@ var postProcessorCommon = []hcl.AttributeSchema{
 }
 
 func (c *Config) decodeBuild(b *hcl.Block, n int, ctx *hcl.EvalContext) (*Build, hcl.Diagnostics) {
-	content, diags := b.Body.Content(buildSchema)
+	content, diags := dynblock.Expand(b.Body, ctx).Content(buildSchema)
 	bd := &Build{Range: b.DefRange}
 	if a, ok := content.Attributes["name"]; ok {
 		diags = append(diags, decodeString(a.Expr, ctx, &bd.Name)...)
@@ -179,9 +180,23 @@ func (c *Config) decodeSourceUse(b *hcl.Block, ctx *hcl.EvalContext) (*SourceUse
 	if a, ok := content.Attributes["name"]; ok {
 		diags = append(diags, decodeString(a.Expr, ctx, &use.Name)...)
 	}
-	sb, ok := b.Body.(*hclsyntax.Body)
-	if !ok || (len(sb.Attributes) == len(content.Attributes) && len(sb.Blocks) == 0) {
-		return use, diags
+	var set []string // the arguments the block sets, besides name
+	var rngs []hcl.Range
+	if sb, ok := b.Body.(*hclsyntax.Body); ok {
+		for _, a := range sortedSyntaxAttrs(sb.Attributes) {
+			if a.Name != "name" {
+				set, rngs = append(set, a.Name), append(rngs, a.NameRange)
+			}
+		}
+		if len(set) == 0 && len(sb.Blocks) == 0 {
+			return use, diags
+		}
+	} else {
+		// A dynamic "source" block's expansion.
+		attrs, _ := rest.JustAttributes()
+		for _, a := range sortedAttrs(attrs) {
+			set, rngs = append(set, a.Name), append(rngs, a.NameRange)
+		}
 	}
 	use.Body = rest
 	src, ok := c.Sources[ref]
@@ -192,14 +207,11 @@ func (c *Config) decodeSourceUse(b *hcl.Block, ctx *hcl.EvalContext) (*SourceUse
 	if !ok {
 		return use, diags
 	}
-	for _, a := range sortedSyntaxAttrs(sb.Attributes) {
-		if a.Name == "name" {
-			continue
-		}
-		if prev, dup := top.Attributes[a.Name]; dup {
-			diags = append(diags, errorf(a.NameRange.Ptr(), "Duplicate argument",
+	for i, name := range set {
+		if prev, dup := top.Attributes[name]; dup {
+			diags = append(diags, errorf(rngs[i].Ptr(), "Duplicate argument",
 				"%q is already defined in source %q at %s: set it either in the source block or in the build's source block",
-				a.Name, src.Ref(), prev.NameRange))
+				name, src.Ref(), prev.NameRange))
 		}
 	}
 	return use, diags
@@ -215,11 +227,12 @@ func sortedSyntaxAttrs(attrs hclsyntax.Attributes) []*hclsyntax.Attribute {
 }
 
 var registrySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "bucket_name"}, {Name: "description"}, {Name: "bucket_labels"}, {Name: "build_labels"}, {Name: "labels"},
+	{Name: "bucket_name"}, {Name: "description"}, {Name: "bucket_labels"}, {Name: "build_labels"}, {Name: "labels"}, {Name: "channel"},
 }}
 
 // decodeRegistry reads an hcp_packer_registry block (labels is the
-// older name of bucket_labels).
+// older name of bucket_labels; channel, of early releases, is accepted
+// and has no effect).
 func decodeRegistry(b *hcl.Block, ctx *hcl.EvalContext) (*Registry, hcl.Diagnostics) {
 	content, diags := b.Body.Content(registrySchema)
 	r := &Registry{Range: b.DefRange}

@@ -198,7 +198,24 @@ func buildObject(name string) cty.Value {
 func canonical(body hcl.Body, ctx *hcl.EvalContext) string {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
-		return fmt.Sprintf("%T", body)
+		// An expanded dynamic block: its arguments (nested blocks are
+		// not seen without a schema).
+		attrs, _ := body.JustAttributes()
+		var b strings.Builder
+		for _, a := range sortedAttrs(attrs) {
+			v, diags := a.Expr.Value(ctx)
+			v, _ = v.UnmarkDeep()
+			if diags.HasErrors() || !v.IsWhollyKnown() {
+				fmt.Fprintf(&b, "%s=?\n", a.Name)
+				continue
+			}
+			js, err := ctyjson.Marshal(v, v.Type())
+			if err != nil {
+				js = []byte(v.GoString())
+			}
+			fmt.Fprintf(&b, "%s=%s\n", a.Name, js)
+		}
+		return b.String()
 	}
 	var b strings.Builder
 	names := make([]string, 0, len(sb.Attributes))

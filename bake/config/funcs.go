@@ -370,7 +370,7 @@ var sensitiveFunc = function.New(&function.Spec{
 func unsupportedFunc(name string, nargs int, instead string) function.Function {
 	var params []function.Parameter
 	for i := 0; i < nargs; i++ {
-		params = append(params, function.Parameter{Name: fmt.Sprintf("arg%d", i+1), Type: cty.String, AllowUnknown: true})
+		params = append(params, function.Parameter{Name: fmt.Sprintf("arg%d", i+1), Type: cty.String, AllowUnknown: true, AllowNull: true})
 	}
 	return function.New(&function.Spec{
 		Params: params,
