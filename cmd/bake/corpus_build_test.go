@@ -116,11 +116,11 @@ func TestPackerCorpusBuild(t *testing.T) {
 				text := e.templateText(t)
 				retagBases(t, text)
 				r := corpusBuild(t, e)
+				defer func() { record(t, e.slug, r) }()
 				evs := events(t, r.stdout)
 				for _, run := range runUUIDs(evs) {
 					assertNothingLeft(t, run)
 				}
-				defer func() { record(t, e.slug, r) }()
 				if r.code != 0 {
 					t.Fatalf("bake build: %s", r)
 				}
