@@ -139,6 +139,10 @@ func TestKillAtEachPhase(t *testing.T) {
 				must(t, p.cmd.Process.Signal(syscall.SIGKILL))
 				<-p.done
 				t.Logf("killed roll to %s in phase %s", to, phase)
+				st := run(t, "status", "--service", s.file)
+				if !strings.Contains(st.stdout, "holder: dead: pid") || !strings.Contains(st.stdout, "resumes roll") {
+					t.Errorf("status after a kill in phase %s should say the holder is dead and that a rerun resumes: %s", phase, st)
+				}
 				r := run(t, rollArgs(s, roll.BlueGreen, to)...)
 				if r.code != 0 || !strings.Contains(r.stdout, "done (bluegreen)") {
 					t.Fatalf("re-run after a kill in phase %s: %s", phase, r)

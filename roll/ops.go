@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,32 @@ type Status struct {
 	Weights map[string]int `json:"weights"`
 	Groups  []Side         `json:"groups"`
 	Lock    *lockValue     `json:"lock,omitempty"`
+	// Holder says whether the lock's holder is alive, and Rerun what
+	// running roll again will do with an unfinished roll.
+	Holder string `json:"holder,omitempty"`
+	Rerun  string `json:"rerun,omitempty"`
+}
+
+// holderState tells whether the roll holding the lock runs: on this host
+// its pid is looked at; elsewhere only the lock's renewals tell.
+func holderState(l *lockValue) (string, bool) {
+	host, _ := os.Hostname()
+	if l.Host == host {
+		if alive(l.PID) {
+			return fmt.Sprintf("alive (pid %d on this host)", l.PID), false
+		}
+		return fmt.Sprintf("dead: pid %d on this host (%s) is gone; the next roll takes the lock over", l.PID, host), true
+	}
+	return fmt.Sprintf("on another host (%s), last renewed %s ago", l.Host, time.Since(l.Renewed).Round(time.Second)), false
+}
+
+// rerun says what `roll` does next with an unfinished roll st.
+func rerun(st *State) string {
+	if st.Terminal() {
+		return ""
+	}
+	return fmt.Sprintf("roll again to %s with --strategy %s resumes roll %s from phase %s; a roll to another image undoes it first (traffic back on %s); `roll abort` goes back to %s now",
+		sideImage(st.Canary), st.Strategy, st.ID, st.Phase, sideImage(st.Stable), sideImage(st.Stable))
 }
 
 // Status reads the service's state from AWS.
@@ -46,6 +73,10 @@ func (r *Roller) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	} else if ok {
 		out.Lock = &lv
+		out.Holder, _ = holderState(&lv)
+	}
+	if st != nil {
+		out.Rerun = rerun(st)
 	}
 	return out, nil
 }
@@ -87,6 +118,10 @@ func (s *Status) String() string {
 	}
 	if s.Lock != nil {
 		fmt.Fprintf(&b, "locked by roll %s (pid %d on %s since %s)\n", s.Lock.ID, s.Lock.PID, s.Lock.Host, s.Lock.Since.Format(time.RFC3339))
+		fmt.Fprintf(&b, "holder: %s\n", s.Holder)
+	}
+	if s.Rerun != "" {
+		fmt.Fprintf(&b, "next: %s\n", s.Rerun)
 	}
 	return b.String()
 }
