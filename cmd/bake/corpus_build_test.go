@@ -57,7 +57,7 @@ func (e corpusEntry) templateText(t *testing.T) string {
 }
 
 var (
-	reImage    = regexp.MustCompile(`(?m)^\s*(?:docker_)?image\s*=\s*"([^"$]+)"`)
+	reImage    = regexp.MustCompile(`(?m)^\s*(?:(?:docker_)?image\s*=\s*"([^"$]+)"|default\s*=\s*"((?:ubuntu|debian):[^"$]+)")`)
 	reRepo     = regexp.MustCompile(`(?m)^\s*repository\s*=\s*"([^"$]+)"`)
 	reTags     = regexp.MustCompile(`(?m)^\s*tags?\s*=\s*\[?\s*("[^"$]+"(?:\s*,\s*"[^"$]+")*)`)
 	reAMIName  = regexp.MustCompile(`(?m)^\s*ami_name\s*=\s*"([^"]*)"`)
@@ -140,6 +140,9 @@ func TestPackerCorpusBuild(t *testing.T) {
 		for _, e := range amazonEntries {
 			t.Run(e.slug, func(t *testing.T) {
 				text := e.templateText(t)
+				if strings.Contains(e.src["builders"], "docker") {
+					retagBases(t, text)
+				}
 				start := time.Now().UTC().Add(-time.Minute)
 				r := corpusBuild(t, e)
 				defer func() { record(t, e.slug, r) }()
@@ -159,7 +162,7 @@ func retagBases(t *testing.T, text string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, m := range reImage.FindAllStringSubmatch(text, -1) {
-		ref := m[1]
+		ref := m[1] + m[2]
 		if !strings.Contains(ref, ":") {
 			ref += ":latest"
 		}
