@@ -49,19 +49,22 @@ build {
 // TestEveryStepHasAFaultCase. Steps that make no API call say why with
 // an empty call; they are still interrupted at their boundary.
 var stepFaults = map[string]string{
-	"key pair":         "ec2:ImportKeyPair",
-	"security group":   "ec2:AuthorizeSecurityGroupIngress", // after CreateSecurityGroup made the group
-	"instance":         "ec2:RunInstances",
-	"instance running": "ec2:DescribeInstances",
-	"host keys":        "ec2:GetConsoleOutput",
-	"ssh":              "", // no API call: a host key mismatch is TestHostKeyMismatchRefused
-	"disconnect":       "", // no API call
-	"image":            "ec2:CreateImage",
-	"image available":  "ec2:DescribeImages",
-	"encrypt":          "ec2:CopyImage",
-	"verify":           "",               // no API call without a verify block: verify_test.go fails one
-	"copy":             "ec2:CreateTags", // after CopyImage made the copy
-	"deprecate":        "ec2:EnableImageDeprecation",
+	"key pair":              "ec2:ImportKeyPair",
+	"security group":        "ec2:AuthorizeSecurityGroupIngress", // after CreateSecurityGroup made the group
+	"instance":              "ec2:RunInstances",
+	"instance running":      "ec2:DescribeInstances",
+	"host keys":             "ec2:GetConsoleOutput",
+	"ssh":                   "", // no API call: a host key mismatch is TestHostKeyMismatchRefused
+	"clear authorized keys": "", // no API call (and nothing without ssh_clear_authorized_keys)
+	"disconnect":            "", // no API call
+	"force deregister":      "", // no API call without force_deregister: TestPackerArguments runs it
+	"image":                 "ec2:CreateImage",
+	"image available":       "ec2:DescribeImages",
+	"encrypt":               "ec2:CopyImage",
+	"verify":                "",               // no API call without a verify block: verify_test.go fails one
+	"copy":                  "ec2:CreateTags", // after CopyImage made the copy
+	"share":                 "",               // no API call without ami_users: TestPackerArguments runs it
+	"deprecate":             "ec2:EnableImageDeprecation",
 }
 
 func TestEveryStepHasAFaultCase(t *testing.T) {
