@@ -41,6 +41,7 @@ OPS = {
         DescribeParameters GetParameterHistory""",
     "sts": "GetCallerIdentity",
     "secretsmanager": """GetSecretValue CreateSecret PutSecretValue DescribeSecret DeleteSecret ListSecrets""",
+    "ecr": "GetAuthorizationToken",
 }
 
 DROP = {"documentation", "documentationUrl", "deprecated", "deprecatedMessage", "examples"}
