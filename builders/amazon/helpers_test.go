@@ -216,6 +216,9 @@ func (c *cloud) leftovers(t *testing.T, run string, regions ...string) []string 
 			t.Fatal(err)
 		}
 		for _, im := range imgs.Images {
+			if hasTag(im.Tags, amazon.TagCheckpoint) {
+				continue // kept on purpose for --resume; the checkpoint tests count them
+			}
 			left = append(left, fmt.Sprintf("%s: image %s (%s)", region, aws.ToString(im.ImageId), im.State))
 		}
 		snaps, err := api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: tag})
@@ -223,6 +226,9 @@ func (c *cloud) leftovers(t *testing.T, run string, regions ...string) []string 
 			t.Fatal(err)
 		}
 		for _, s := range snaps.Snapshots {
+			if hasTag(s.Tags, amazon.TagCheckpoint) {
+				continue
+			}
 			left = append(left, fmt.Sprintf("%s: snapshot %s", region, aws.ToString(s.SnapshotId)))
 		}
 	}
@@ -289,4 +295,14 @@ func aptProxy(t *testing.T) string {
 		gw = pfx.Masked().Addr().Next().String()
 	}
 	return "http://" + gw + ":3142"
+}
+
+// hasTag reports whether tags has key.
+func hasTag(tags []types.Tag, key string) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return true
+		}
+	}
+	return false
 }
