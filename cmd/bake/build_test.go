@@ -208,6 +208,12 @@ func TestPackerTemplate(t *testing.T) {
 	if !strings.Contains(files, "755 /opt/app/run.sh") || !strings.Contains(files, "key=value") {
 		t.Errorf("file provisioner tree/modes: %q", files)
 	}
+	for name, want := range map[string]string{"motd": "hello from packer", "app.conf": "key=value"} {
+		got, err := os.ReadFile(filepath.Join(dir, "downloads", name))
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("file download of several sources: %s: %q %v", name, got, err)
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "packer-manifest.json"))
 	if err != nil || !strings.Contains(string(b), `"builder_type": "docker"`) || !strings.Contains(string(b), img.ID) {
 		t.Errorf("manifest post-processor output: %v\n%s", err, b)

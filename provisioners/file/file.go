@@ -58,8 +58,8 @@ func New(dc bake.DecodeContext) (bake.Provisioner, hcl.Diagnostics) {
 	case "", "upload":
 		c.Direction = "upload"
 	case "download":
-		if c.Source == "" {
-			bad("direction = \"download\" needs source (the remote file)")
+		if len(c.Sources) > 1 && !strings.HasSuffix(c.Destination, "/") {
+			bad("direction = \"download\" with several sources needs a destination folder ending in /, as in Packer")
 		}
 	default:
 		bad(fmt.Sprintf("direction %q: write upload or download", c.Direction))
@@ -182,12 +182,29 @@ func mkdirFor(ctx context.Context, t *bake.Target, dst string) error {
 
 func (p *Provisioner) download(ctx context.Context, t *bake.Target) error {
 	c := p.cfg
+	remote := c.Sources
+	if c.Source != "" {
+		remote = []string{c.Source}
+	}
+	for _, src := range remote {
+		if err := p.downloadOne(ctx, t, src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// downloadOne fetches the remote file src into the destination (a folder
+// when it ends in /), through a temporary file so a failed download
+// leaves nothing half-written.
+func (p *Provisioner) downloadOne(ctx context.Context, t *bake.Target, src string) error {
+	c := p.cfg
 	dst := c.Destination
 	if !filepath.IsAbs(dst) {
 		dst = filepath.Join(c.dir, dst)
 	}
 	if strings.HasSuffix(c.Destination, "/") {
-		dst = filepath.Join(dst, path.Base(c.Source))
+		dst = filepath.Join(dst, path.Base(src))
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -197,13 +214,13 @@ func (p *Provisioner) download(ctx context.Context, t *bake.Target) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := t.Comm.Download(ctx, c.Source, tmp); err != nil {
+	if err := t.Comm.Download(ctx, src, tmp); err != nil {
 		tmp.Close()
-		return err
+		return fmt.Errorf("download %s: %w", src, err)
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	t.Log.Info(fmt.Sprintf("downloaded %s to %s", c.Source, dst))
+	t.Log.Info(fmt.Sprintf("downloaded %s to %s", src, dst))
 	return os.Rename(tmp.Name(), dst)
 }

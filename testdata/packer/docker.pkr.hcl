@@ -34,6 +34,12 @@ build {
     destination = "/opt/app"
   }
 
+  provisioner "file" {
+    sources     = ["/opt/app/motd", "/opt/app/conf/app.conf"]
+    destination = "downloads/"
+    direction   = "download"
+  }
+
   post-processors {
     post-processor "docker-tag" {
       repository = "bake-e2e/packer-app"
