@@ -82,10 +82,8 @@ func functions(dir string, withEnv bool) map[string]function.Function {
 		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)), "tostring": stdlib.MakeToFunc(cty.String),
 		"sensitive": sensitiveFunc,
 
-		"aws_secretsmanager":     unsupportedFunc("aws_secretsmanager", 2, `a data "amazon-secretsmanager" block`),
-		"aws_secretsmanager_raw": unsupportedFunc("aws_secretsmanager_raw", 1, `a data "amazon-secretsmanager" block`),
-		"vault":                  unsupportedFunc("vault", 2, "-var with the secret read outside bake"),
-		"consul_key":             unsupportedFunc("consul_key", 1, "-var with the value read outside bake"),
+		"vault":      unsupportedFunc("vault", 2, "-var with the secret read outside bake"),
+		"consul_key": unsupportedFunc("consul_key", 1, "-var with the value read outside bake"),
 	}
 	fs["templatefile"] = templatefileFunc(dir, fs)
 	if withEnv {

@@ -70,7 +70,12 @@ type Config struct {
 	// placeholders of their type, as Packer gives them to Prepare.
 	placeholders bool
 	cwd          string
-	deferred     hcl.Diagnostics // Load's errors, for Jobs to report
+	// executeData, dataSources and ctx are Load's options, for the
+	// functions that read remote data (aws_secretsmanager).
+	executeData bool
+	dataSources map[string]func(bake.DecodeContext) (bake.DataSource, hcl.Diagnostics)
+	ctx         context.Context
+	deferred    hcl.Diagnostics // Load's errors, for Jobs to report
 }
 
 // Source is a `source "TYPE" "NAME"` block.
@@ -146,7 +151,8 @@ func Load(o Options) (*Config, error) {
 		return nil, fmt.Errorf("working directory: %w", err)
 	}
 	c := &Config{Dir: dir, Files: map[string]*hcl.File{}, Locals: map[string]*Local{}, Sources: map[string]*Source{},
-		Data: map[string]*Data{}, parser: hclparse.NewParser(), placeholders: !o.ExecuteData, cwd: cwd}
+		Data: map[string]*Data{}, parser: hclparse.NewParser(), placeholders: !o.ExecuteData, cwd: cwd,
+		executeData: o.ExecuteData, dataSources: o.Plugins.DataSources, ctx: o.Context}
 	var diags hcl.Diagnostics
 	var bodies []hcl.Body
 	for _, name := range files {

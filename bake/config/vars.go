@@ -354,7 +354,11 @@ func (c *Config) EvalContext(extra map[string]cty.Value) *hcl.EvalContext {
 	for k, v := range extra {
 		values[k] = v
 	}
-	return &hcl.EvalContext{Variables: values, Functions: functions(c.cwd, false)}
+	fs := functions(c.cwd, false)
+	for name, f := range c.secretFuncs() {
+		fs[name] = f
+	}
+	return &hcl.EvalContext{Variables: values, Functions: fs}
 }
 
 func showValue(v cty.Value) string {
