@@ -64,7 +64,20 @@ func (b *Builder) ArtifactNames(string) []string {
 	if b.cfg.SkipCreateAMI {
 		return nil
 	}
-	return []string{"ami:" + b.cfg.AMIName}
+	// AMI names are unique per region: two sources may share a name in
+	// different regions (one template, a source per region).
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range append([]string{b.cfg.Region}, b.cfg.AMIRegions...) {
+		if r == "" {
+			r = "default-region"
+		}
+		if n := "ami:" + r + "/" + b.cfg.AMIName; !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Resolve checks the credentials, the regions and the instance type, and

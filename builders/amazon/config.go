@@ -479,6 +479,13 @@ func (c *Config) fromPacker(dc bake.DecodeContext, val cty.Value) hcl.Diagnostic
 		b := v.True()
 		c.Sudo = &b
 	}
+	if c.Sudo == nil && strings.HasSuffix(dc.Range.Filename, ".pkr.hcl") {
+		// A Packer template: commands and uploads run as ssh_username, as
+		// in Packer, and its scripts say sudo where they need it (~ is
+		// the user's home, not root's).
+		no := false
+		c.Sudo = &no
+	}
 
 	if c.Region != "" && !regionRE.MatchString(c.Region) && c.Region != unknownString {
 		bad("region", fmt.Sprintf("%q is not a region name like us-east-1", c.Region))

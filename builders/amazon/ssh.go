@@ -83,7 +83,7 @@ func connectSSH(ctx context.Context, s *state) error {
 		s.comm = &sudoComm{Comm: c}
 		s.log.Info(fmt.Sprintf("connected to %s as %s; commands run through sudo -n (sudo = false to change)", s.addr, s.cfg.SSHUsername))
 	} else {
-		s.log.Info(fmt.Sprintf("connected to %s as %s", s.addr, s.cfg.SSHUsername))
+		s.log.Info(fmt.Sprintf("connected to %s as %s; commands run as that user, as in Packer (sudo = true to run them as root)", s.addr, s.cfg.SSHUsername))
 	}
 	return nil
 }

@@ -24,6 +24,22 @@ func TestLocalSSHD(t *testing.T) {
 	dir := strings.TrimSpace(mustRun(t, c, "mktemp -d /tmp/bake-ssh-test.XXXXXX"))
 	t.Cleanup(func() { mustRun(t, c, "rm -rf "+dir) })
 	checkComm(t, c, dir, gib)
+	t.Run("home", func(t *testing.T) {
+		// Packer templates upload to ~/file; it is the login user's home.
+		name := filepath.Base(dir) + ".home"
+		ctx := context.Background()
+		if err := c.Upload(ctx, "~/"+name, strings.NewReader("at home"), bake.FileInfo{Mode: 0o644, Size: 7}); err != nil {
+			t.Fatal(err)
+		}
+		defer mustRun(t, c, "rm -f ~/"+name)
+		if got := mustRun(t, c, "cat ~/"+name); got != "at home" {
+			t.Errorf("~/%s holds %q", name, got)
+		}
+		var b strings.Builder
+		if err := c.Download(ctx, "~/"+name, &b); err != nil || b.String() != "at home" {
+			t.Errorf("download ~/%s: %q %v", name, b.String(), err)
+		}
+	})
 	t.Run("sudo", func(t *testing.T) {
 		if _, err := exec.LookPath("sudo"); err != nil {
 			testenv.SkipOrFail(t, "sudo is not installed on this machine (hack/setup-ssh.sh installs it); the container test covers sudo as a non-root user")

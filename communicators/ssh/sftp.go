@@ -51,6 +51,7 @@ func fileMode(m fs.FileMode) fs.FileMode {
 // failed upload removes the temporary file when the connection still
 // allows it and never leaves a partial file under dst.
 func (c *Comm) Upload(ctx context.Context, dst string, r io.Reader, fi bake.FileInfo) error {
+	dst = homeRelative(dst)
 	cl, err := c.sftpClient()
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", dst, err)
@@ -152,6 +153,7 @@ func (c *Comm) sftpErr(action string, err error) error {
 
 // Download streams the remote file src to w with concurrent reads.
 func (c *Comm) Download(ctx context.Context, src string, w io.Writer) error {
+	src = homeRelative(src)
 	cl, err := c.sftpClient()
 	if err != nil {
 		return fmt.Errorf("download %s: %w", src, err)
@@ -179,6 +181,7 @@ func (c *Comm) Download(ctx context.Context, src string, w io.Writer) error {
 // sends it. Directory modes are set last, so read-only ones do not stop
 // their own files.
 func (c *Comm) UploadDir(ctx context.Context, dst, src string) error {
+	dst = homeRelative(dst)
 	cl, err := c.sftpClient()
 	if err != nil {
 		return fmt.Errorf("upload directory %s to %s: %w", src, dst, err)
@@ -338,4 +341,17 @@ func (w *ctxWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return w.w.Write(p)
+}
+
+// homeRelative turns ~ and ~/path, which Packer templates use for the
+// login user's home (its scp runs them through a shell), into paths
+// relative to the SFTP session's start, the home directory.
+func homeRelative(p string) string {
+	switch {
+	case p == "~" || p == "~/":
+		return "."
+	case strings.HasPrefix(p, "~/"):
+		return strings.TrimPrefix(p, "~/")
+	}
+	return p
 }
