@@ -21,6 +21,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/docker/docker/api/types/image"
 
 	"github.com/bakehq/bake/internal/testenv"
@@ -143,11 +144,15 @@ func TestPackerCorpusBuild(t *testing.T) {
 				if strings.Contains(e.src["builders"], "docker") {
 					retagBases(t, text)
 				}
+				secret := simSecret(t, e)
 				start := time.Now().UTC().Add(-time.Minute)
 				r := corpusBuild(t, e)
 				defer func() { record(t, e.slug, r) }()
 				if r.code != 0 {
 					t.Fatalf("bake build: %s", r)
+				}
+				if secret != "" && strings.Contains(r.stdout+r.stderr, secret) {
+					t.Errorf("the Secrets Manager value reached bake's output")
 				}
 				checkAMIs(t, e, text, start)
 			})
@@ -322,4 +327,29 @@ func indent(s string) string {
 		lines = append(lines[len(lines)-30:], "")
 	}
 	return "    " + strings.Join(lines, "\n    ")
+}
+
+// simSecret creates the Secrets Manager secret an entry's data source
+// reads (SOURCE's sim_secret: NAME KEY VALUE) in the sim, and returns
+// the value, which must never reach bake's output.
+func simSecret(t *testing.T, e corpusEntry) string {
+	t.Helper()
+	f := strings.Fields(e.src["sim_secret"])
+	if len(f) == 0 {
+		return ""
+	}
+	if len(f) != 3 {
+		t.Fatalf("%s: sim_secret wants NAME KEY VALUE, got %q", e.slug, e.src["sim_secret"])
+	}
+	ctx := context.Background()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(map[string]string{f[1]: f[2]})
+	if _, err := secretsmanager.NewFromConfig(cfg).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(f[0]), SecretString: aws.String(string(b))}); err != nil {
+		t.Fatalf("create the secret %s in the sim: %v", f[0], err)
+	}
+	return f[2]
 }
