@@ -22,8 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 
+	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/internal/testenv"
 	"github.com/bakehq/bake/sim"
 )
@@ -121,6 +123,7 @@ func TestPackerCorpusBuild(t *testing.T) {
 				evs := events(t, r.stdout)
 				for _, run := range runUUIDs(evs) {
 					assertNothingLeft(t, run)
+					t.Cleanup(func() { removeRunImages(t, run) })
 				}
 				if r.code != 0 {
 					t.Fatalf("bake build: %s", r)
@@ -352,4 +355,20 @@ func simSecret(t *testing.T, e corpusEntry) string {
 		t.Fatalf("create the secret %s in the sim: %v", f[0], err)
 	}
 	return f[2]
+}
+
+// removeRunImages removes the images a bake run made (its artifacts carry
+// the run's label), so the corpus leaves the engine as it found it.
+func removeRunImages(t *testing.T, run string) {
+	ctx := context.Background()
+	is, err := docker.ImageList(ctx, image.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", bake.LabelRun+"="+run))})
+	if err != nil {
+		t.Errorf("list the images of run %s: %v", run, err)
+		return
+	}
+	for _, im := range is {
+		if _, err := docker.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+			t.Logf("remove image %s of run %s: %v", im.ID, run, err)
+		}
+	}
 }
