@@ -137,17 +137,9 @@ func (e *EC2) modifyImageAttribute(_ context.Context, _ *core.Request, in *ec2.M
 		for _, a := range in.OrganizationalUnitArns {
 			legacy = append(legacy, types.LaunchPermission{OrganizationalUnitArn: strPtr(a)})
 		}
-		switch in.OperationType {
-		case types.OperationTypeAdd:
-			add = append(add, legacy...)
-		case types.OperationTypeRemove:
-			remove = append(remove, legacy...)
-		case "":
-			if len(legacy) > 0 {
-				return nil, core.Missing("The request must contain the parameter OperationType")
-			}
-		default:
-			return nil, core.Errorf("InvalidParameterValue", "Value (%s) for parameter operationType is invalid. Valid values: add, remove", in.OperationType)
+		var err error
+		if add, remove, err = byOperation(in.OperationType, add, remove, legacy); err != nil {
+			return nil, err
 		}
 		if len(add)+len(remove) == 0 {
 			return nil, core.Missing("The request must contain the parameter LaunchPermission")
@@ -314,17 +306,9 @@ func (e *EC2) modifySnapshotAttribute(_ context.Context, _ *core.Request, in *ec
 	for _, g := range in.GroupNames {
 		legacy = append(legacy, types.CreateVolumePermission{Group: types.PermissionGroup(g)})
 	}
-	switch in.OperationType {
-	case types.OperationTypeAdd:
-		add = append(add, legacy...)
-	case types.OperationTypeRemove:
-		remove = append(remove, legacy...)
-	case "":
-		if len(legacy) > 0 {
-			return nil, core.Missing("The request must contain the parameter OperationType")
-		}
-	default:
-		return nil, core.Errorf("InvalidParameterValue", "Value (%s) for parameter operationType is invalid. Valid values: add, remove", in.OperationType)
+	var err error
+	if add, remove, err = byOperation(in.OperationType, add, remove, legacy); err != nil {
+		return nil, err
 	}
 	if len(add)+len(remove) == 0 {
 		return nil, core.Missing("The request must contain the parameter CreateVolumePermission")
@@ -585,4 +569,23 @@ func (e *EC2) modifyInstanceAttribute(_ context.Context, _ *core.Request, in *ec
 	}
 	e.save()
 	return &ec2.ModifyInstanceAttributeOutput{}, nil
+}
+
+// byOperation adds the permissions given the legacy way (UserIds,
+// UserGroups...) to add or remove as operationType says, as EC2's
+// Modify*Attribute do for images and snapshots alike.
+func byOperation[T any](op types.OperationType, add, remove, legacy []T) ([]T, []T, error) {
+	switch op {
+	case types.OperationTypeAdd:
+		add = append(add, legacy...)
+	case types.OperationTypeRemove:
+		remove = append(remove, legacy...)
+	case "":
+		if len(legacy) > 0 {
+			return nil, nil, core.Missing("The request must contain the parameter OperationType")
+		}
+	default:
+		return nil, nil, core.Errorf("InvalidParameterValue", "Value (%s) for parameter operationType is invalid. Valid values: add, remove", op)
+	}
+	return add, remove, nil
 }
