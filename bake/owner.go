@@ -28,6 +28,17 @@ const (
 // OwnerKeys are the owner keys, for filters and for dropping them.
 var OwnerKeys = []string{LabelOwnerHost, LabelOwnerPID, LabelOwnerPIDStart, LabelOwnerStart, LabelOwnerDeadline}
 
+// BlankOwner sets the owner keys in labels to "": a commit of a build
+// container would hand them on to the image, and every container later
+// made from that image would carry a dead run's owner (bake gc would take
+// a user's container for a leftover). The engine cannot drop a label at
+// commit, so they are blanked; ParseOwner refuses blank ones.
+func BlankOwner(labels map[string]string) {
+	for _, k := range OwnerKeys {
+		labels[k] = ""
+	}
+}
+
 // DefaultRunDeadline is how long a run without --timeout is taken to
 // live at most.
 const DefaultRunDeadline = 6 * time.Hour

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -208,13 +209,18 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 			os, arch, _ := strings.Cut(b.cfg.Platform, "/")
 			platform = &ocispec.Platform{OS: os, Architecture: arch}
 		}
-		created, err := api.ContainerCreate(ctx, cfg, hc, nil, platform, name)
+		cctx, cancel := uncut(ctx, createTimeout)
+		created, err := api.ContainerCreate(cctx, cfg, hc, nil, platform, name)
+		cancel()
 		if err != nil {
-			// The engine may have made the container before the request was
-			// cut off (Ctrl-C): the machine's Destroy finds it by label.
+			// A create that timed out may still finish in the engine: the
+			// machine's Destroy also looks for it by name.
 			return m, fmt.Errorf("create build container from %s: %w", from, err)
 		}
 		m.id = created.ID
+		if err := ctx.Err(); err != nil {
+			return m, err
+		}
 		if err := api.ContainerStart(ctx, m.id, container.StartOptions{}); err != nil {
 			return m, fmt.Errorf("start build container %s: %w", name, err)
 		}
@@ -240,6 +246,21 @@ func (b *Builder) boot(ctx context.Context, image, from string, log bake.Log) (b
 		m.comm = sc
 	}
 	return m, nil
+}
+
+// The engine finishes a create or a commit it was sent even when the
+// client stops waiting (Ctrl-C, SIGTERM), and cleanup that ran before it
+// finished would miss what it made. So these calls are not cut off by the
+// run's cancellation: bake waits for the answer, bounded by these, then
+// removes what was made.
+const (
+	createTimeout = time.Minute
+	commitTimeout = 10 * time.Minute
+)
+
+// uncut is ctx without its cancellation, bounded by d.
+func uncut(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
 }
 
 func sshPort(c *Config) int {
@@ -314,8 +335,10 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	for k, v := range meta.Labels {
 		commitCfg.Labels[k] = v
 	}
+	bake.BlankOwner(commitCfg.Labels)
 	m.job = meta.Labels[bake.LabelName]
-	resp, err := m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
+	cctx, cancel := uncut(ctx, commitTimeout)
+	resp, err := m.api.ContainerCommit(cctx, m.id, container.CommitOptions{
 		Comment: cfg.Message,
 		Author:  cfg.Author,
 		Changes: cfg.Changes,
@@ -326,9 +349,14 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		if errdefs.IsInvalidParameter(err) {
 			return nil, bake.BadInputf("source %q: changes: %w", cfg.name, err)
 		}
+		cancel()
 		return nil, fmt.Errorf("commit build container: %w", err)
 	}
+	cancel()
 	m.image = resp.ID
+	if err := ctx.Err(); err != nil {
+		return nil, err // Destroy removes the untagged image
+	}
 	if meta.Verify != nil {
 		// Before the tags: a failed image never gets a name (an older
 		// image's tags stay where they were), and Destroy removes it as

@@ -105,10 +105,15 @@ func (m *machine) CheckpointFacts(ctx context.Context, key, comment string, fact
 		return fmt.Errorf("cache entry %s: facts: %w", key[:12], err)
 	}
 	comment = "bake cache: " + strings.ReplaceAll(comment, "\n", " ") + "\n" + factsPrefix + string(js)
-	_, err = m.api.ContainerCommit(ctx, m.id, container.CommitOptions{
+	noOwner := map[string]string{}
+	bake.BlankOwner(noOwner)
+	cctx, cancel := uncut(ctx, commitTimeout)
+	defer cancel()
+	_, err = m.api.ContainerCommit(cctx, m.id, container.CommitOptions{
 		Reference: cacheRef(key),
 		Comment:   comment,
 		Pause:     true,
+		Config:    &container.Config{Labels: noOwner},
 	})
 	if err != nil {
 		return fmt.Errorf("commit cache entry %s: %w", key[:12], err)
