@@ -69,15 +69,20 @@ func (m *machine) verify(ctx context.Context, img string, spec *bake.VerifySpec,
 		}
 	}()
 	return bake.Verify(ctx, spec, log, func(ctx context.Context, log bake.Log) (bake.VerifyTarget, error) {
-		created, err := m.api.ContainerCreate(ctx, &container.Config{
+		cctx, cancel := uncut(ctx, createTimeout)
+		created, err := m.api.ContainerCreate(cctx, &container.Config{
 			Image:        img,
 			ExposedPorts: ports,
 			Labels:       bake.OwnerLabels(m.b.runUUID, map[string]string{bake.LabelName: cfg.name, LabelVerify: "true"}),
 		}, &container.HostConfig{PortBindings: bindings}, nil, platform, name)
+		cancel()
 		if err != nil {
 			return bake.VerifyTarget{}, fmt.Errorf("create container %s from the new image %s: %w", name, bake.ShortID(img), err)
 		}
 		id = created.ID
+		if err := ctx.Err(); err != nil {
+			return bake.VerifyTarget{}, err
+		}
 		if err := m.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 			return bake.VerifyTarget{}, fmt.Errorf("start container %s from the new image %s: %w (does its command run?)", name, bake.ShortID(img), err)
 		}
