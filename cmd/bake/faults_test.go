@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,8 +14,9 @@ import (
 )
 
 // faultBake is a tiny docker bake whose one step prints step-started and
-// runs step.
+// runs step. Each is new to the step cache, so that it really runs.
 func faultBake(step string) string {
+	step = fmt.Sprintf("%s # %s", step, uniq("fault"))
 	return fmt.Sprintf(`
 source "docker" "f" {
   image      = %q
@@ -148,6 +150,36 @@ func TestFaults(t *testing.T) {
 		case <-time.After(2 * time.Minute):
 			live.Process.Kill()
 			t.Fatal("the live bake did not finish")
+		}
+	})
+	t.Run("bake gc leaves a container made from an artifact alone", func(t *testing.T) {
+		// The artifact is a commit of the build container: it must not
+		// hand the (now dead) run's owner on to what users run from it.
+		v := uniq("faults-artifact")
+		ref := "bake-e2e/faults:" + v
+		removeImage(t, ref)
+		if r := runBake(t, writeBake(t, faultBake("true")), "build", "--json", "--manifest", "", "--version", v, "."); r.code != 0 {
+			t.Fatal(r)
+		}
+		im, err := docker.ImageInspect(context.Background(), ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range bake.OwnerKeys {
+			if im.Config.Labels[k] != "" {
+				t.Errorf("the artifact carries the build's owner label %s=%s", k, im.Config.Labels[k])
+			}
+		}
+		name := uniq("bake-e2e-user")
+		if out, err := exec.Command("docker", "run", "-d", "--name", name, ref, "sleep", "60").CombinedOutput(); err != nil {
+			t.Fatalf("docker run: %v\n%s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+		if r := runBake(t, t.TempDir(), "gc"); r.code != 0 {
+			t.Fatal(r)
+		}
+		if out, err := exec.Command("docker", "inspect", "-f", "{{.State.Running}}", name).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "true" {
+			t.Errorf("gc removed or stopped the user's container made from the artifact: %v %s", err, out)
 		}
 	})
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
