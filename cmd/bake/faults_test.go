@@ -14,18 +14,28 @@ import (
 )
 
 // faultBake is a tiny docker bake whose one step prints step-started and
-// runs step. Each is new to the step cache, so that it really runs.
+// runs step, whose verify prints verify-started and waits, and whose
+// post-processor prints pp-started and waits: each phase lasts long
+// enough to be hit. Each bake is new to the step cache, so that it really
+// runs.
 func faultBake(step string) string {
 	step = fmt.Sprintf("%s # %s", step, uniq("fault"))
 	return fmt.Sprintf(`
 source "docker" "f" {
   image      = %q
   repository = "bake-e2e/faults"
+  changes    = ["CMD [\"sleep\", \"infinity\"]"]
 }
 build {
   sources = ["source.docker.f"]
   provisioner "shell" {
     inline = ["echo step-started", %q]
+  }
+  verify {
+    inline = ["echo verify-started", "sleep 2"]
+  }
+  post-processor "shell-local" {
+    inline = ["echo pp-started", "sleep 2"]
   }
 }
 `, baseImage, step)
@@ -39,7 +49,11 @@ var faultPhases = []struct {
 	{"boot", func(out string) bool { return strings.Contains(out, `"type":"`+bake.EventBuildStart+`"`) }},
 	{"provision", func(out string) bool { return strings.Contains(out, `"message":"step-started"`) }},
 	// The step is done: the commit is under way.
-	{"capture", func(out string) bool { return strings.Contains(out, `"type":"`+bake.EventStepDone+`"`) }},
+	{"capture", func(out string) bool {
+		return strings.Contains(out, `"type":"`+bake.EventStepDone+`","source":"docker.f","step":"provisioner`)
+	}},
+	{"verify", func(out string) bool { return strings.Contains(out, `"message":"verify-started"`) }},
+	{"post-process", func(out string) bool { return strings.Contains(out, `"message":"pp-started"`) }},
 }
 
 // startBake starts bake build --json in dir and waits (bounded) until
@@ -71,6 +85,9 @@ func killAt(t *testing.T, dir string, ready func(string) bool) string {
 	cmd, out, _ := startBake(t, dir, ready)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
+	// The engine finishes a create the killed bake had sent after the
+	// process is gone; a gc that runs later (as in life) finds it.
+	time.Sleep(1500 * time.Millisecond)
 	runs := runUUIDs(events(t, lastFullLines(out.String())))
 	if len(runs) != 1 {
 		t.Fatalf("runs %v", runs)
@@ -107,6 +124,9 @@ func TestFaults(t *testing.T) {
 			before, _ := leftovers(t, run)
 			if p.name == "provision" && before != 1 {
 				t.Fatalf("a bake killed mid-step left %d containers, want 1 for gc to remove", before)
+			}
+			if p.name == "verify" && before == 0 {
+				t.Fatalf("a bake killed mid-verify left no container: the test kills too late")
 			}
 			r := runBake(t, t.TempDir(), "gc")
 			if r.code != 0 {
