@@ -23,6 +23,8 @@ type EC2 interface {
 	DeleteSecurityGroup(ctx context.Context, in *ec2.DeleteSecurityGroupInput, opts ...func(*ec2.Options)) (*ec2.DeleteSecurityGroupOutput, error)
 	DescribeImages(ctx context.Context, in *ec2.DescribeImagesInput, opts ...func(*ec2.Options)) (*ec2.DescribeImagesOutput, error)
 	DeregisterImage(ctx context.Context, in *ec2.DeregisterImageInput, opts ...func(*ec2.Options)) (*ec2.DeregisterImageOutput, error)
+	DescribeVolumes(ctx context.Context, in *ec2.DescribeVolumesInput, opts ...func(*ec2.Options)) (*ec2.DescribeVolumesOutput, error)
+	DeleteVolume(ctx context.Context, in *ec2.DeleteVolumeInput, opts ...func(*ec2.Options)) (*ec2.DeleteVolumeOutput, error)
 	DescribeSnapshots(ctx context.Context, in *ec2.DescribeSnapshotsInput, opts ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
 	DeleteSnapshot(ctx context.Context, in *ec2.DeleteSnapshotInput, opts ...func(*ec2.Options)) (*ec2.DeleteSnapshotOutput, error)
 }
@@ -57,7 +59,8 @@ func tagMap(tags []types.Tag) map[string]string {
 }
 
 // Sweep implements Sweeper: instances first (and waits for them), then
-// key pairs, security groups, unfinished AMIs and their snapshots, and
+// the volumes they kept (delete_on_termination = false), key pairs,
+// security groups, unfinished AMIs and their snapshots, and
 // snapshots of images never registered.
 func (a Amazon) Sweep(ctx context.Context, lv bake.Liveness, dryRun bool) ([]Leftover, error) {
 	var found []Leftover
@@ -85,6 +88,26 @@ func (a Amazon) Sweep(ctx context.Context, lv bake.Liveness, dryRun bool) ([]Lef
 			errs = append(errs, fmt.Errorf("terminate %v in %s: %w", ids, a.Region, err))
 		} else if err := a.waitTerminated(ctx, ids); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	// Volumes a dead run's instance kept (delete_on_termination = false):
+	// detached ones only, so none in use goes.
+	vols, err := a.API.DescribeVolumes(ctx, &ec2.DescribeVolumesInput{Filters: append(ownerFilter(),
+		types.Filter{Name: aws.String("status"), Values: []string{"available"}})})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list bake's volumes in %s: %w", a.Region, err))
+	} else {
+		for _, v := range vols.Volumes {
+			o, why, dead := judge(lv, tagMap(v.Tags))
+			if !dead {
+				continue
+			}
+			add("volume", aws.ToString(v.VolumeId), o, why)
+			if !dryRun {
+				if _, err := a.API.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: v.VolumeId}); err != nil {
+					errs = append(errs, fmt.Errorf("delete volume %s in %s: %w", aws.ToString(v.VolumeId), a.Region, err))
+				}
+			}
 		}
 	}
 	// Key pairs.

@@ -77,7 +77,7 @@ func (r regionSweeper) Sweep(ctx context.Context, lv bake.Liveness, dryRun bool)
 	if err != nil {
 		return nil, err
 	}
-	return gc.Amazon{API: ec2.NewFromConfig(cfg), Region: r.region}.Sweep(ctx, lv, dryRun)
+	return gc.Amazon{API: ec2.NewFromConfig(cfg), Region: cfg.Region}.Sweep(ctx, lv, dryRun)
 }
 
 func runGC(ctx context.Context, sw []gc.Sweeper, dryRun bool) ([]gc.Leftover, error) {
@@ -110,9 +110,10 @@ func cheapGC(ctx context.Context, jobs []*bake.Job, r bake.Reporter) {
 				}
 			}
 		case *amazon.Builder:
-			if c := b.Config(); c.Region != "" {
-				regions[c.Region] = c.Profile
-			}
+			// "" is the region of the environment (AWS_REGION, the
+			// profile), where a source without region builds.
+			c := b.Config()
+			regions[c.Region] = c.Profile
 		}
 	}
 	for reg, prof := range regions {
