@@ -16,7 +16,7 @@ import (
 // fakeImages is an EC2 with images only (the other lists are empty): the
 // narrow part the image rules read.
 type fakeImages struct {
-	EC2 // nil: a call the test does not expect panics
+	EC2          // nil: a call the test does not expect panics
 	images       []types.Image
 	deregistered []string
 }
