@@ -348,3 +348,14 @@ func writeCorpusReport(t *testing.T, section, text string) {
 		t.Errorf("write the corpus report: %v", err)
 	}
 }
+
+// TestPackerArgumentsAccepted: bake validate takes every argument of
+// Packer's own provisioners and post-processors that bake implements
+// itself (the plugins' blocks are decoded with the plugins' specs), so
+// "Did you mean" never suggests a real Packer argument away.
+func TestPackerArgumentsAccepted(t *testing.T) {
+	r := runBake(t, repoRoot, "validate", "testdata/packer-args")
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "Did you mean") || strings.Contains(r.stdout+r.stderr, "not expected") {
+		t.Fatalf("bake validate refused a real Packer argument: %s", r)
+	}
+}
