@@ -49,7 +49,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	// engine fails them, not the AMI sources.
 	api, apiErr := dockerbuilder.NewClient()
 	runUUID := uuid.NewString()
-	cs := expandBakes(path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
+	cs := expandBakes(ctx, path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
 	type row struct {
 		latest  string
 		newBase string

@@ -124,7 +124,9 @@ type expandOptions struct {
 
 // expandBakes loads each bake and expands its jobs; a bake that does not
 // load is one failed candidate.
-func expandBakes(root string, dirs []string, o expandOptions) []*candidate {
+// Data sources run, as in bake build: an amazon-ami's answer is part of
+// what the fingerprint compares.
+func expandBakes(ctx context.Context, root string, dirs []string, o expandOptions) []*candidate {
 	var out []*candidate
 	// Once: finding Packer plugins runs each multi-component plugin.
 	pl := plugins()
@@ -133,7 +135,7 @@ func expandBakes(root string, dirs []string, o expandOptions) []*candidate {
 		if err != nil || show == "." {
 			show = dir
 		}
-		cfg, err := config.Load(config.Options{Path: dir, Env: os.Environ()})
+		cfg, err := config.Load(config.Options{Path: dir, Env: os.Environ(), Plugins: pl, ExecuteData: true, Context: ctx})
 		var jobs []*bake.Job
 		if err == nil {
 			jobs, err = cfg.Jobs(config.ExpandOptions{Plugins: pl, Version: o.version, BuildTime: o.buildTime, RunUUID: o.runUUID})
@@ -330,7 +332,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	}
 	runUUID := uuid.NewString()
 	bake.StartRun(runUUID, f.timeout) // the owner labels of what it makes
-	cs := expandBakes(root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
+	cs := expandBakes(ctx, root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
 
 	var engine dockerEngine
 	if api, err := dockerbuilder.NewClient(); err == nil {
