@@ -2,13 +2,19 @@
 # Makes localbase/debian-systemd:bookworm, the image behind bake sim's public
 # AMIs (Ubuntu, Debian and Amazon Linux by name, Debian bookworm underneath):
 # the base image plus systemd, dbus, sudo, python3 (for ansible) and the tools
-# cloud images have (curl, wget, gnupg, lsb-release, unzip), a login user
+# cloud images have (curl, wget, gnupg, lsb-release, unzip, and ufw with
+# iptables, inactive, as on Ubuntu's AMIs), a login user
 # "admin" with passwordless sudo (as on Debian's official AMIs), a boot unit
 # that, like cloud-init, makes the AMI's login user (ubuntu, admin, ec2-user)
 # with passwordless sudo when it is missing, makes ssh host keys, installs the
 # instance's key pair and prints the host key fingerprints to the console
 # between cloud-init's markers, and a small `cloud-init status --wait` that
 # templates wait on.
+# The apt package lists stay in the image, as real cloud images ship them:
+# templates install packages without an apt-get update first. They are as
+# old as the image (as an AMI's are as old as the AMI); FORCE=1 refreshes
+# them. ufw works on an instance because the sim gives instance containers
+# CAP_NET_ADMIN (its rules live in the container's network namespace).
 # Idempotent: skipped when the image exists at this script's version
 # (FORCE=1 rebuilds it).
 set -euo pipefail
@@ -19,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 # The image's version: bump it when the image changes, so that machines with
 # an older image rebuild it.
-version=2
+version=3
 have=$(docker image inspect -f '{{index .Config.Labels "bake.sim.image-version"}}' "$image" 2>/dev/null || true)
 if [[ -z ${FORCE:-} && $have == "$version" ]]; then
 	echo "sim image $image (version $version) exists, skipping"
@@ -39,7 +45,7 @@ docker exec -i "$name" bash -euo pipefail <<'SCRIPT'
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus sudo libpam-systemd \
-	python3 curl wget gnupg lsb-release unzip less >/dev/null
+	python3 curl wget gnupg lsb-release unzip less ufw iptables >/dev/null
 useradd -m -s /bin/bash -G sudo admin
 echo 'admin ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/90-cloud-init-users
 chmod 0440 /etc/sudoers.d/90-cloud-init-users
@@ -169,8 +175,8 @@ systemctl mask getty@tty1.service console-getty.service systemd-udevd.service \
 	apt-daily-upgrade.timer e2scrub_reap.service >/dev/null 2>&1
 rm -f /etc/ssh/ssh_host_* /etc/machine-id /var/lib/dbus/machine-id
 touch /etc/machine-id
+# The downloaded .debs go; the package lists stay (see the header).
 apt-get clean
-rm -rf /var/lib/apt/lists/*
 SCRIPT
 
 docker stop -t 1 "$name" >/dev/null

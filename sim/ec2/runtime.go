@@ -154,14 +154,18 @@ func (d *Docker) Boot(ctx context.Context, spec BootSpec) (Machine, error) {
 		ExposedPorts: exposed,
 		Labels:       map[string]string{LabelSim: "1", LabelPID: d.pid, LabelSession: d.session, LabelInstance: spec.InstanceID},
 	}
-	hc := &container.HostConfig{PortBindings: bindings}
+	// NET_ADMIN, which root on an EC2 instance has, so that a template's
+	// firewall (ufw enable, iptables) works. It acts in the container's
+	// own network namespace (its rules, addresses and routes), never on
+	// the host's firewall.
+	hc := &container.HostConfig{PortBindings: bindings, CapAdd: []string{"NET_ADMIN"}}
 	if info.Init {
 		// systemd as PID 1, as checked on this machine: --privileged is
 		// refused, these are enough.
 		cfg.Cmd = []string{"/sbin/init"}
 		cfg.Env = []string{"container=docker"}
 		cfg.StopSignal = "SIGRTMIN+3"
-		hc.CapAdd = []string{"SYS_ADMIN"}
+		hc.CapAdd = append(hc.CapAdd, "SYS_ADMIN")
 		hc.SecurityOpt = []string{"seccomp=unconfined", "apparmor=unconfined"}
 		hc.CgroupnsMode = container.CgroupnsModeHost
 		hc.Binds = []string{"/sys/fs/cgroup:/sys/fs/cgroup:rw"}
