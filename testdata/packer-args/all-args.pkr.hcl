@@ -39,23 +39,23 @@ build {
     max_retries = 1
   }
   provisioner "shell-local" {
-    inline = ["true"]
-    execute_command = ["/bin/sh", "-c", "{{.Vars}} {{.Script}}"]
-    env_var_format = "%s='%s' "
-    only_on = ["linux"]
+    inline            = ["true"]
+    execute_command   = ["/bin/sh", "-c", "{{.Vars}} {{.Script}}"]
+    env_var_format    = "%s='%s' "
+    only_on           = ["linux"]
     use_linux_pathing = false
-    valid_exit_codes = [0]
+    valid_exit_codes  = [0]
   }
   post-processor "manifest" {
-    output     = "m.json"
-    strip_path = true
-    strip_time = false
-    custom_data = { a = "b" }
+    output              = "m.json"
+    strip_path          = true
+    strip_time          = false
+    custom_data         = { a = "b" }
     keep_input_artifact = true
   }
   post-processor "checksum" {
-    checksum_types = ["sha256"]
-    output = "x.checksum"
+    checksum_types      = ["sha256"]
+    output              = "x.checksum"
     keep_input_artifact = true
   }
 }
