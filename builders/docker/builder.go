@@ -345,14 +345,13 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 		Pause:   true,
 		Config:  commitCfg,
 	})
+	cancel()
 	if err != nil {
 		if errdefs.IsInvalidParameter(err) {
 			return nil, bake.BadInputf("source %q: changes: %w", cfg.name, err)
 		}
-		cancel()
 		return nil, fmt.Errorf("commit build container: %w", err)
 	}
-	cancel()
 	m.image = resp.ID
 	if err := ctx.Err(); err != nil {
 		return nil, err // Destroy removes the untagged image
