@@ -97,54 +97,37 @@ func (a Amazon) Sweep(ctx context.Context, lv bake.Liveness, dryRun bool) ([]Lef
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list bake's volumes in %s: %w", a.Region, err))
 	} else {
-		for _, v := range vols.Volumes {
-			o, why, dead := judge(lv, tagMap(v.Tags))
-			if !dead {
-				continue
-			}
-			add("volume", aws.ToString(v.VolumeId), o, why)
-			if !dryRun {
-				if _, err := a.API.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: v.VolumeId}); err != nil {
-					errs = append(errs, fmt.Errorf("delete volume %s in %s: %w", aws.ToString(v.VolumeId), a.Region, err))
-				}
-			}
-		}
+		errs = append(errs, removeDead(a, lv, dryRun, add, "volume", vols.Volumes,
+			func(v types.Volume) (string, []types.Tag) { return aws.ToString(v.VolumeId), v.Tags },
+			func(v types.Volume) error {
+				_, err := a.API.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: v.VolumeId})
+				return err
+			})...)
 	}
-	// Key pairs.
 	kps, err := a.API.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: ownerFilter()})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list bake's key pairs in %s: %w", a.Region, err))
 	} else {
-		for _, k := range kps.KeyPairs {
-			o, why, dead := judge(lv, tagMap(k.Tags))
-			if !dead {
-				continue
-			}
-			add("key pair", aws.ToString(k.KeyName), o, why)
-			if !dryRun {
-				if _, err := a.API.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: k.KeyName}); err != nil {
-					errs = append(errs, fmt.Errorf("delete key pair %s in %s: %w", aws.ToString(k.KeyName), a.Region, err))
-				}
-			}
-		}
+		errs = append(errs, removeDead(a, lv, dryRun, add, "key pair", kps.KeyPairs,
+			func(k types.KeyPairInfo) (string, []types.Tag) { return aws.ToString(k.KeyName), k.Tags },
+			func(k types.KeyPairInfo) error {
+				_, err := a.API.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: k.KeyName})
+				return err
+			})...)
 	}
 	// Security groups, once their instances are gone.
 	sgs, err := a.API.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: ownerFilter()})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list bake's security groups in %s: %w", a.Region, err))
 	} else {
-		for _, g := range sgs.SecurityGroups {
-			o, why, dead := judge(lv, tagMap(g.Tags))
-			if !dead {
-				continue
-			}
-			add("security group", aws.ToString(g.GroupId), o, why)
-			if !dryRun {
+		errs = append(errs, removeDead(a, lv, dryRun, add, "security group", sgs.SecurityGroups,
+			func(g types.SecurityGroup) (string, []types.Tag) { return aws.ToString(g.GroupId), g.Tags },
+			func(g types.SecurityGroup) error {
 				if _, err := a.API.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: g.GroupId}); err != nil {
-					errs = append(errs, fmt.Errorf("delete security group %s in %s: %w (run bake gc again once its instances are gone)", aws.ToString(g.GroupId), a.Region, err))
+					return fmt.Errorf("%w (run bake gc again once its instances are gone)", err)
 				}
-			}
-		}
+				return nil
+			})...)
 	}
 	// Unfinished AMIs (a finished one has lost its owner tags) and
 	// checkpoints past their retention, with their snapshots.
@@ -208,6 +191,29 @@ func (a Amazon) Sweep(ctx context.Context, lv bake.Liveness, dryRun bool) ([]Lef
 		}
 	}
 	return found, errors.Join(errs...)
+}
+
+// removeDead reports each of items whose run is dead (by its tags) as a
+// leftover of kind and, unless dryRun, removes it with del; it returns
+// the removals that failed.
+func removeDead[T any](a Amazon, lv bake.Liveness, dryRun bool, add func(kind, id string, o bake.Owner, why string),
+	kind string, items []T, idTags func(T) (string, []types.Tag), del func(T) error) []error {
+	var errs []error
+	for _, it := range items {
+		id, tags := idTags(it)
+		o, why, dead := judge(lv, tagMap(tags))
+		if !dead {
+			continue
+		}
+		add(kind, id, o, why)
+		if dryRun {
+			continue
+		}
+		if err := del(it); err != nil {
+			errs = append(errs, fmt.Errorf("delete %s %s in %s: %w", kind, id, a.Region, err))
+		}
+	}
+	return errs
 }
 
 func (a Amazon) waitTerminated(ctx context.Context, ids []string) error {
