@@ -208,17 +208,7 @@ func TestFaultsAmazon(t *testing.T) {
 		}
 		check(t, dead, r)
 		liveRun := runUUIDs(events(t, lastFullLines(out.String())))[0]
-		done := make(chan error, 1)
-		go func() { done <- live.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("the live bake failed after gc: %v\n%s", err, errb.String())
-			}
-		case <-time.After(3 * time.Minute):
-			live.Process.Kill()
-			t.Fatal("the live bake did not finish")
-		}
+		waitLive(t, live, errb, 3*time.Minute)
 		deregister(t, api, liveRun)
 		// A finished bake leaves only its AMI: no instance, and no volume
 		// even where delete_on_termination = false.

@@ -95,6 +95,23 @@ func killAt(t *testing.T, dir string, ready func(string) bool) string {
 	return runs[0]
 }
 
+// waitLive waits, at most within, for a bake that a gc ran beside and
+// fails the test unless it finished well.
+func waitLive(t *testing.T, live *exec.Cmd, errb *syncBuffer, within time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- live.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the live bake failed after gc: %v\n%s", err, errb.String())
+		}
+	case <-time.After(within):
+		live.Process.Kill()
+		t.Fatal("the live bake did not finish")
+	}
+}
+
 // lastFullLines drops a line the kill cut in half.
 func lastFullLines(s string) string {
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
@@ -160,17 +177,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(r)
 		}
 		count(t, dead)
-		done := make(chan error, 1)
-		go func() { done <- live.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("the live bake failed after gc: %v\n%s", err, errb.String())
-			}
-		case <-time.After(2 * time.Minute):
-			live.Process.Kill()
-			t.Fatal("the live bake did not finish")
-		}
+		waitLive(t, live, errb, 2*time.Minute)
 	})
 	t.Run("bake gc leaves a container made from an artifact alone", func(t *testing.T) {
 		// The artifact is a commit of the build container: it must not
