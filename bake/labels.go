@@ -14,6 +14,9 @@ const (
 	LabelFingerprint = "dev.bake.fingerprint"
 	LabelParent      = "dev.bake.parent"
 	LabelName        = "dev.bake.name"
+	// LabelTook is how many seconds the bake ran before its capture: what
+	// bake plan balances shards by.
+	LabelTook = "dev.bake.took"
 	// LabelRun is on every container (and committed image) a run makes;
 	// its value is the run's UUID.
 	LabelRun = "dev.bake.run"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -308,6 +309,7 @@ func runJob(ctx context.Context, j *Job, o RunOptions) (res Result) {
 		Name: j.Name, Version: o.Version, BuildTime: o.BuildTime, RunUUID: o.RunUUID,
 		Fingerprint: fp, Base: base, Labels: labels(j, o, base, fp), Verify: j.Verify,
 	}
+	meta.Labels[LabelTook] = strconv.Itoa(int(time.Since(start).Round(time.Second) / time.Second))
 	for _, f := range facts {
 		for k, v := range f.Labels {
 			if _, taken := meta.Labels[k]; !taken {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,6 +147,9 @@ func (d *Docker) List(ctx context.Context, name string) ([]Version, error) {
 func fill(v *Version, l map[string]string, created time.Time) {
 	v.Name = l[bake.LabelName]
 	v.BaseName, v.BaseDigest, v.Fingerprint = l[bake.LabelBaseName], l[bake.LabelBaseDigest], l[bake.LabelFingerprint]
+	if n, err := strconv.Atoi(l[bake.LabelTook]); err == nil && n >= 0 {
+		v.Took = time.Duration(n) * time.Second
+	}
 	if t, err := time.Parse(time.RFC3339, l[bake.LabelCreated]); err == nil {
 		v.Created = t
 	} else if v.Created.IsZero() {

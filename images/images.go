@@ -27,6 +27,9 @@ type Version struct {
 	BaseName    string
 	BaseDigest  string
 	Fingerprint string
+	// Took is how long its bake ran before the capture (dev.bake.took);
+	// zero when it was not recorded.
+	Took time.Duration
 	// Channels point at this version.
 	Channels []string
 	// InUse says what uses it: containers, instances, groups, templates.

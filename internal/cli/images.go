@@ -9,9 +9,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/bake/claim"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
 )
@@ -25,6 +27,10 @@ type storeFlags struct {
 func (f *storeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.kind, "kind", "docker", "the kind of artifact: docker (engine and registry) or amazon-ebs (AMIs)")
 	cmd.Flags().StringSliceVar(&f.regions, "region", nil, "for AMIs: the regions to work in (default: AWS_REGION / the profile's)")
+}
+
+func (f *storeFlags) amazon() bool {
+	return f.kind == "amazon-ebs" || f.kind == "amazon" || f.kind == "ami"
 }
 
 func (f *storeFlags) store(ctx context.Context) (images.Store, error) {
@@ -105,12 +111,23 @@ func dash(s string) string {
 	return s
 }
 
+type promoteFlags struct {
+	channel    string
+	expect     string
+	allowOlder bool
+	lock       string
+}
+
 func newPromoteCmd(st Streams) *cobra.Command {
 	var sf storeFlags
-	var channel string
+	var f promoteFlags
 	cmd := &cobra.Command{
 		Use:   "promote NAME VERSION --channel CHANNEL",
-		Short: "point a channel (e.g. prod) at a version: a registry tag for images",
+		Short: "point a channel (e.g. prod) at a version: a registry tag for images, an SSM parameter for AMIs",
+		Long: "A promote is a compare-and-swap: under a lock (an SSM claim, always for AMIs and with --lock ssm for\n" +
+			"images) it reads where the channel points and moves it only forward: never to a version older than the\n" +
+			"one it points at (unless --allow-older, for a deliberate rollback), and with --expect only from that\n" +
+			"version. Concurrent pipelines so never promote out of order. Exit 1 when refused; nothing changes.",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return bake.BadInputf("bake promote needs an image name and a version (got %d arguments): bake %s", len(args), cmd.Use)
@@ -118,25 +135,42 @@ func newPromoteCmd(st Streams) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if channel == "" {
+			if f.channel == "" {
 				return bake.BadInputf("bake promote: say which channel with --channel, e.g. --channel prod")
 			}
-			if err := images.CheckChannel(channel); err != nil {
+			if err := images.CheckChannel(f.channel); err != nil {
 				return err
+			}
+			if f.lock != "" && f.lock != "ssm" {
+				return bake.BadInputf("--lock %q: want ssm (a claim in SSM Parameter Store, region from AWS_REGION)", f.lock)
 			}
 			s, err := sf.store(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return promote(cmd.Context(), st, s, args[0], args[1], channel)
+			var lock *claim.Claimer
+			if f.lock == "ssm" || sf.amazon() {
+				if lock, err = newClaimer(cmd.Context(), "ssm:/bake/locks", uuid.NewString(), 30*time.Second); err != nil {
+					return err
+				}
+			}
+			return promote(cmd.Context(), st, s, lock, args[0], args[1], f)
 		},
 	}
 	sf.add(cmd)
-	cmd.Flags().StringVar(&channel, "channel", "", "the channel to point at VERSION")
+	cmd.Flags().StringVar(&f.channel, "channel", "", "the channel to point at VERSION")
+	cmd.Flags().StringVar(&f.expect, "expect", "", "move the channel only if it points at this version now (none: only if it points nowhere)")
+	cmd.Flags().BoolVar(&f.allowOlder, "allow-older", false, "allow moving the channel back to an older version (a rollback)")
+	cmd.Flags().StringVar(&f.lock, "lock", "", "for images: take the channel's lock in ssm, so that pipelines on other machines promote one at a time (AMIs always do)")
 	return cmd
 }
 
-func promote(ctx context.Context, st Streams, s images.Store, name, version, channel string) error {
+// errRefused ends a promote the compare refused: exit 1, nothing changed.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+
+func promote(ctx context.Context, st Streams, s images.Store, lock *claim.Claimer, name, version string, f promoteFlags) error {
 	vs, err := s.List(ctx, name)
 	if err != nil {
 		return err
@@ -146,25 +180,67 @@ func promote(ctx context.Context, st Streams, s images.Store, name, version, cha
 		return err
 	}
 	for _, v := range hits {
-		was := ""
-		var same []images.Version
-		for _, o := range vs {
-			if o.Repository == v.Repository {
-				same = append(same, o)
-			}
-		}
-		if old, err := images.ByChannel(same, name, channel); err == nil {
-			if old.Version == v.Version {
-				fmt.Fprintf(st.Out, "%s: channel %s already points at %s (%s)\n", v.Repository, channel, v.Version, bake.ShortID(v.ID))
-				continue
-			}
-			was = " (was " + old.Version + ")"
-		}
-		if err := s.SetChannel(ctx, v, channel); err != nil {
+		if err := promoteOne(ctx, st, s, lock, name, v, f); err != nil {
 			return err
 		}
-		fmt.Fprintf(st.Out, "%s: channel %s now points at %s (%s)%s\n", v.Repository, channel, v.Version, bake.ShortID(v.ID), was)
 	}
+	return nil
+}
+
+// promoteOne is the compare-and-swap of one repository's (or region's)
+// channel: under the lock, the channel is read again and moved only
+// forward.
+func promoteOne(ctx context.Context, st Streams, s images.Store, lock *claim.Claimer, name string, v images.Version, f promoteFlags) error {
+	if lock != nil {
+		key := strings.NewReplacer("/", "_", ":", "_", " ", "_").Replace(v.Repository + "_" + name + "_" + f.channel)
+		l := *lock
+		l.What = fmt.Sprintf("promote %s %s --channel %s", name, v.Version, f.channel)
+		held, err := l.Acquire(ctx, key)
+		if err != nil {
+			return fmt.Errorf("lock channel %s of %s: %w", f.channel, v.Repository, err)
+		}
+		defer func() {
+			if err := held.Release(ctx); err != nil {
+				fmt.Fprintf(st.Err, "warning: %v\n", err)
+			}
+		}()
+		ctx = held.Context()
+	}
+	vs, err := s.List(ctx, name)
+	if err != nil {
+		return err
+	}
+	var same []images.Version
+	for _, o := range vs {
+		if o.Repository == v.Repository {
+			same = append(same, o)
+		}
+	}
+	was := ""
+	old, err := images.ByChannel(same, name, f.channel)
+	has := err == nil
+	switch {
+	case f.expect == "none" && has:
+		return &refusedError{fmt.Sprintf("%s: channel %s points at %s, not nowhere (--expect none): another pipeline promoted meanwhile; nothing changed", v.Repository, f.channel, old.Version)}
+	case f.expect != "" && f.expect != "none" && (!has || old.Version != f.expect):
+		now := "nowhere"
+		if has {
+			now = old.Version
+		}
+		return &refusedError{fmt.Sprintf("%s: channel %s points at %s, not %s (--expect %s): another pipeline promoted meanwhile; nothing changed", v.Repository, f.channel, now, f.expect, f.expect)}
+	case has && old.Version == v.Version:
+		fmt.Fprintf(st.Out, "%s: channel %s already points at %s (%s)\n", v.Repository, f.channel, v.Version, bake.ShortID(v.ID))
+		return nil
+	case has && !f.allowOlder && v.Created.Before(old.Created):
+		return &refusedError{fmt.Sprintf("%s: channel %s points at %s (built %s), newer than %s (built %s): not moved back; nothing changed (to roll back on purpose, pass --allow-older)",
+			v.Repository, f.channel, old.Version, old.Created.UTC().Format(time.RFC3339), v.Version, v.Created.UTC().Format(time.RFC3339))}
+	case has:
+		was = " (was " + old.Version + ")"
+	}
+	if err := s.SetChannel(ctx, v, f.channel); err != nil {
+		return err
+	}
+	fmt.Fprintf(st.Out, "%s: channel %s now points at %s (%s)%s\n", v.Repository, f.channel, v.Version, bake.ShortID(v.ID), was)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/bake/rebuild"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
 )
@@ -33,15 +34,8 @@ func newOutdatedCmd(st Streams) *cobra.Command {
 	return cmd
 }
 
-// updateChecker is implemented by builders that start their own image
-// to count its pending updates (amazon-ebs boots an instance); Docker's
-// check runs a container through the engine (images.CheckUpdates).
-type updateChecker interface {
-	CheckUpdates(ctx context.Context, id string, log bake.Log) (images.Updates, error)
-}
-
 func runOutdated(ctx context.Context, st Streams, path string, parallel int) error {
-	dirs, err := findBakes(path)
+	dirs, err := rebuild.Find(path)
 	if err != nil {
 		return err
 	}
@@ -49,34 +43,34 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	// engine fails them, not the AMI sources.
 	api, apiErr := dockerbuilder.NewClient()
 	runUUID := uuid.NewString()
-	cs := expandBakes(ctx, path, dirs, expandOptions{version: "outdated", buildTime: time.Now().UTC(), runUUID: runUUID})
+	cs := rebuild.Load(ctx, path, dirs, rebuild.LoadOptions{Plugins: plugins(), Version: "outdated", BuildTime: time.Now().UTC(), RunUUID: runUUID})
 	type row struct {
 		latest  string
 		newBase string
 		updates string
 		verdict string
 	}
-	rows := map[*candidate]*row{}
+	rows := map[*rebuild.Candidate]*row{}
 	for _, c := range cs {
 		rows[c] = &row{latest: "-", newBase: "-", updates: "-"}
 	}
 	// Starting an instance for the update check takes minutes: its
 	// progress goes to stderr.
 	rep := newReporter(st.Err, false, IsTerminal(st.Err))
-	each(ctx, cs, parallel, func(ctx context.Context, c *candidate) {
+	rebuild.Each(ctx, cs, parallel, func(ctx context.Context, c *rebuild.Candidate) {
 		r := rows[c]
-		base, err := c.job.Builder.Resolve(ctx)
+		base, err := c.Job.Builder.Resolve(ctx)
 		if err != nil {
-			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+			c.Err = fmt.Errorf("build %s: %w", c.Job.Name, err)
 			return
 		}
-		prev := previous(ctx, c.job)
+		prev := rebuild.Previous(ctx, c.Job)
 		check := base.Digest
 		var why []string
 		if prev != nil {
 			r.latest, check = prev.Version, prev.ID
 			if prev.BaseDigest != base.Digest {
-				r.newBase = fmt.Sprintf("yes: %s→%s", shortDigest(prev.BaseDigest), shortDigest(base.Digest))
+				r.newBase = fmt.Sprintf("yes: %s→%s", rebuild.ShortDigest(prev.BaseDigest), rebuild.ShortDigest(base.Digest))
 				why = append(why, "newer base")
 			} else {
 				r.newBase = "no"
@@ -85,19 +79,19 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 			why = append(why, "never baked")
 		}
 		var u images.Updates
-		uc, canCheck := c.job.Builder.(updateChecker)
+		uc, canCheck := c.Job.Builder.(rebuild.UpdateChecker)
 		switch {
-		case c.job.BuilderType == "docker" && apiErr != nil:
+		case c.Job.BuilderType == "docker" && apiErr != nil:
 			err = apiErr
-		case c.job.BuilderType == "docker":
+		case c.Job.BuilderType == "docker":
 			u, err = images.CheckUpdates(ctx, api, check, runUUID)
 		case canCheck:
-			u, err = uc.CheckUpdates(ctx, check, bake.Log{R: rep, Source: c.job.Name, Step: "update check"})
+			u, err = uc.CheckUpdates(ctx, check, bake.Log{R: rep, Source: c.Job.Name, Step: "update check"})
 		default:
-			u.NotChecked = fmt.Sprintf("not checked (%s images are not started for the check)", c.job.BuilderType)
+			u.NotChecked = fmt.Sprintf("not checked (%s images are not started for the check)", c.Job.BuilderType)
 		}
 		if err != nil {
-			c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
+			c.Err = fmt.Errorf("build %s: %w", c.Job.Name, err)
 			return
 		}
 		switch {
@@ -125,16 +119,12 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	failed := 0
 	for _, c := range cs {
 		r := rows[c]
-		name := "-"
-		if c.job != nil {
-			name = c.job.Name
-		}
 		verdict := r.verdict
-		if c.err != nil {
+		if c.Err != nil {
 			failed++
-			verdict = "failed: " + oneLine(c.err.Error())
+			verdict = "failed: " + oneLine(c.Err.Error())
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.bake, name, r.latest, r.newBase, r.updates, verdict)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Bake, c.Name(), r.latest, r.newBase, r.updates, verdict)
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -2,24 +2,23 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/bakehq/bake/bake"
-	"github.com/bakehq/bake/bake/config"
+	"github.com/bakehq/bake/bake/claim"
+	"github.com/bakehq/bake/bake/rebuild"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
-	"github.com/bakehq/bake/images"
 )
 
 type rebuildFlags struct {
@@ -32,6 +31,9 @@ type rebuildFlags struct {
 	timeout      time.Duration
 	noCache      bool
 	json         bool
+	shard        string
+	claims       string
+	claimLease   time.Duration
 }
 
 func newRebuildCmd(st Streams) *cobra.Command {
@@ -57,262 +59,25 @@ func newRebuildCmd(st Streams) *cobra.Command {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 0, "give up (and clean up) after this long, e.g. 2h")
 	cmd.Flags().BoolVar(&f.noCache, "no-cache", false, "neither use nor fill the step cache")
 	cmd.Flags().BoolVar(&f.json, "json", false, "progress as JSON events on stderr")
+	cmd.Flags().StringVar(&f.shard, "shard", "", "rebake only shard I/N of the bakes, split as bake plan --shards N splits them (give every shard the same --version)")
+	cmd.Flags().StringVar(&f.claims, "claims", "", "take a claim on each bake's inputs before baking it, so that no two runners bake the same: ssm or ssm:/PREFIX (SSM parameters, default /bake/claims)")
+	cmd.Flags().DurationVar(&f.claimLease, "claim-lease", claim.DefaultLease, "how long a claim outlives its runner; renewed every third of it")
 	return cmd
 }
-
-// findBakes lists the bakes under root: root itself when it is a file,
-// else every directory under it that holds bake files (hidden ones
-// skipped), sorted.
-func findBakes(root string) ([]string, error) {
-	info, err := os.Stat(root)
-	if err != nil {
-		return nil, bake.BadInputf("%s: %w", root, err)
-	}
-	if !info.IsDir() {
-		return []string{root}, nil
-	}
-	seen := map[string]bool{}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && p != root && strings.HasPrefix(d.Name(), ".") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".bake.hcl") || strings.HasSuffix(p, ".pkr.hcl")) {
-			seen[filepath.Dir(p)] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("look for bake files under %s: %w", root, err)
-	}
-	var out []string
-	for d := range seen {
-		out = append(out, d)
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return nil, bake.BadInputf("no bake files (*.bake.hcl, *.pkr.hcl) under %s", root)
-	}
-	return out, nil
-}
-
-// candidate is one source of one bake, and what the plan found for it.
-type candidate struct {
-	bake string // the bake's directory, as shown
-	job  *bake.Job
-	base bake.Base
-	fp   string
-	// found is an artifact with the same fingerprint.
-	found   *bake.Artifact
-	updates *images.Updates
-	rebuild bool
-	reason  string
-	err     error
-
-	// After the bake.
-	result *bake.Result
-}
-
-type expandOptions struct {
-	version   string
-	buildTime time.Time
-	runUUID   string
-	patch     bool
-}
-
-// expandBakes loads each bake and expands its jobs; a bake that does not
-// load is one failed candidate.
-// Data sources run, as in bake build: an amazon-ami's answer is part of
-// what the fingerprint compares.
-func expandBakes(ctx context.Context, root string, dirs []string, o expandOptions) []*candidate {
-	var out []*candidate
-	// Once: finding Packer plugins runs each multi-component plugin.
-	pl := plugins()
-	for _, dir := range dirs {
-		show, err := filepath.Rel(root, dir)
-		if err != nil || show == "." {
-			show = dir
-		}
-		cfg, err := config.Load(config.Options{Path: dir, Env: os.Environ(), Plugins: pl, ExecuteData: true, Context: ctx})
-		var jobs []*bake.Job
-		if err == nil {
-			jobs, err = cfg.Jobs(config.ExpandOptions{Plugins: pl, Version: o.version, BuildTime: o.buildTime, RunUUID: o.runUUID})
-			if err != nil {
-				err = bake.BadInput(errors.New(bake.NewRedactor(cfg.Secrets()).String(err.Error())))
-			}
-		}
-		if err == nil && o.patch {
-			err = addPatch(jobs, cfg.Dir)
-		}
-		if err != nil {
-			out = append(out, &candidate{bake: show, err: err})
-			continue
-		}
-		for _, j := range jobs {
-			out = append(out, &candidate{bake: show, job: j})
-		}
-	}
-	return out
-}
-
-// each runs f for every candidate that has a job and no error yet, at
-// most n at once.
-func each(ctx context.Context, cs []*candidate, n int, f func(context.Context, *candidate)) {
-	sem := make(chan struct{}, max(n, 1))
-	var wg sync.WaitGroup
-	for _, c := range cs {
-		if c.job == nil || c.err != nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				c.err = context.Cause(ctx)
-				return
-			}
-			defer func() { <-sem }()
-			f(ctx, c)
-		}()
-	}
-	wg.Wait()
-}
-
-// resolve finds a candidate's base and fingerprint and looks for an
-// artifact with that fingerprint. Nothing boots.
-func resolve(ctx context.Context, c *candidate) {
-	base, err := c.job.Builder.Resolve(ctx)
-	if err != nil {
-		c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
-		return
-	}
-	fp, err := bake.Fingerprint(base, c.job)
-	if err != nil {
-		c.err = bake.BadInput(fmt.Errorf("build %s: fingerprint inputs: %w", c.job.Name, err))
-		return
-	}
-	c.base, c.fp = base, fp
-	finder, ok := c.job.Builder.(bake.ArtifactFinder)
-	if !ok {
-		return
-	}
-	found, err := finder.FindArtifact(ctx, fp)
-	if err != nil {
-		c.err = fmt.Errorf("build %s: look for an image with fingerprint %s: %w", c.job.Name, bake.ShortID(fp), err)
-		return
-	}
-	c.found = found
-}
-
-// latestVersioner is implemented by builders that can find the newest
-// artifact a job made (Docker, amazon-ebs).
-type latestVersioner interface {
-	LatestVersion(ctx context.Context, job string) (*images.Version, error)
-}
-
-// previous is the newest artifact of a job, for saying why it is
-// rebaked; nil when there is none or the builder cannot say.
-func previous(ctx context.Context, job *bake.Job) *images.Version {
-	l, ok := job.Builder.(latestVersioner)
-	if !ok {
-		return nil
-	}
-	v, err := l.LatestVersion(ctx, job.Name)
-	if err != nil {
-		return nil
-	}
-	return v
-}
-
-// plan decides whether c is rebaked, and why. acquire and release bound
-// the update checks, which start containers or instances; rep gets an
-// instance's progress.
-func plan(ctx context.Context, c *candidate, f rebuildFlags, engine dockerEngine, runUUID string, rep bake.Reporter, acquire func(context.Context) bool, release func()) {
-	resolve(ctx, c)
-	if c.err != nil {
-		return
-	}
-	if c.found == nil {
-		c.rebuild = true
-		if _, ok := c.job.Builder.(latestVersioner); ok {
-			c.reason = changeReason(previous(ctx, c.job), c.base, c.fp)
-		} else {
-			c.reason = fmt.Sprintf("no image with fingerprint %s (base %s)", bake.ShortID(c.fp), c.base.Digest)
-		}
-		return
-	}
-	c.reason = fmt.Sprintf("unchanged: %s has fingerprint %s", c.found, bake.ShortID(c.fp))
-	if !f.checkUpdates {
-		return
-	}
-	check := func(ctx context.Context) (images.Updates, error) {
-		return images.CheckUpdates(ctx, engine, c.found.ID, runUUID)
-	}
-	switch uc, ok := c.job.Builder.(updateChecker); {
-	case c.found.BuilderType == "docker" && engine == nil:
-		c.reason += "; updates not checked (the Docker engine is not reachable)"
-		return
-	case c.found.BuilderType == "docker":
-	case ok:
-		check = func(ctx context.Context) (images.Updates, error) {
-			return uc.CheckUpdates(ctx, c.found.ID, bake.Log{R: rep, Source: c.job.Name, Step: "update check"})
-		}
-	default:
-		c.reason += fmt.Sprintf("; updates not checked (%s images are not started for the check)", c.found.BuilderType)
-		return
-	}
-	if !acquire(ctx) {
-		c.err = fmt.Errorf("build %s: not checked: %w", c.job.Name, context.Cause(ctx))
-		return
-	}
-	u, err := check(ctx)
-	release()
-	if err != nil {
-		c.err = fmt.Errorf("build %s: %w", c.job.Name, err)
-		return
-	}
-	c.updates = &u
-	if u.Pending > 0 {
-		c.rebuild = true
-		c.reason = fmt.Sprintf("%d updates pending (%d security) in %s", u.Pending, u.Security, c.found)
-		c.job.Builder = withoutCache{c.job.Builder}
-		return
-	}
-	c.reason += ", no updates pending"
-}
-
-// dockerEngine is what a nightly asks of the engine besides bakes.
-type dockerEngine interface {
-	images.ImageLister
-	images.ContainerAPI
-}
-
-// changeReason says what changed since prev.
-func changeReason(prev *images.Version, base bake.Base, fp string) string {
-	switch {
-	case prev == nil:
-		return "never baked"
-	case prev.BaseDigest != base.Digest:
-		return fmt.Sprintf("newer base: %s is %s, %s was baked on %s", base.Name, shortDigest(base.Digest), prev.Version, shortDigest(prev.BaseDigest))
-	default:
-		return fmt.Sprintf("inputs changed since %s (fingerprint %s, was %s)", prev.Version, bake.ShortID(fp), bake.ShortID(prev.Fingerprint))
-	}
-}
-
-// withoutCache hides a builder's step cache: a rebake for pending updates
-// must run every step again.
-type withoutCache struct{ bake.Builder }
 
 func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) error {
 	start := time.Now()
 	if f.parallel < 1 {
 		return bake.BadInputf("-parallel %d: want 1 or more", f.parallel)
 	}
-	dirs, err := findBakes(root)
+	shard, shards := 0, 0
+	if f.shard != "" {
+		var err error
+		if shard, shards, err = rebuild.ParseShard(f.shard); err != nil {
+			return bake.BadInput(err)
+		}
+	}
+	dirs, err := rebuild.Find(root)
 	if err != nil {
 		return err
 	}
@@ -331,18 +96,46 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 		defer cancel()
 	}
 	runUUID := uuid.NewString()
+	var claims *claim.Claimer
+	if f.claims != "" {
+		if claims, err = newClaimer(ctx, f.claims, runUUID, f.claimLease); err != nil {
+			return err
+		}
+	}
 	bake.StartRun(runUUID, f.timeout) // the owner labels of what it makes
-	cs := expandBakes(ctx, root, dirs, expandOptions{version: version, buildTime: buildTime, runUUID: runUUID, patch: f.patch})
+	load := rebuild.LoadOptions{Plugins: plugins(), Version: version, BuildTime: buildTime, RunUUID: runUUID}
+	if f.patch {
+		load.Edit = addPatch
+	}
+	cs := rebuild.Load(ctx, root, dirs, load)
+	others := 0
+	if shards > 0 {
+		// Every shard splits all bakes alike: by their previous bake
+		// times, leaving out this nightly's own (--version) artifacts.
+		skip := ""
+		if f.version != "" {
+			skip = version
+		}
+		mine := rebuild.Split(rebuild.Weights(ctx, cs, skip, max(f.parallel, 4)), shards)[shard-1]
+		var kept []*rebuild.Candidate
+		for _, c := range cs {
+			if slices.Contains(mine.Bakes, c.Bake) {
+				kept = append(kept, c)
+			}
+		}
+		others = len(cs) - len(kept)
+		cs = kept
+	}
 
-	var engine dockerEngine
+	var engine rebuild.DockerEngine
 	if api, err := dockerbuilder.NewClient(); err == nil {
 		engine = api
 	}
 
 	var all []*bake.Job
 	for _, c := range cs {
-		if c.job != nil {
-			all = append(all, c.job)
+		if c.Job != nil {
+			all = append(all, c.Job)
 		}
 	}
 	if err := bake.CheckNames(all, version); err != nil {
@@ -367,10 +160,16 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 			return false
 		}
 	}
+	po := rebuild.PlanOptions{
+		CheckUpdates: f.checkUpdates, Engine: engine, RunUUID: runUUID, Reporter: rep,
+		Acquire: acquire, Release: func() { <-heavy },
+	}
+	// Planning is light (at most max(-parallel, 4) at once) and is not
+	// held up by the bakes, which take the heavy slots.
 	light := make(chan struct{}, max(f.parallel, 4))
 	var wg sync.WaitGroup
 	for _, c := range cs {
-		if c.job == nil || c.err != nil {
+		if c.Job == nil || c.Err != nil {
 			continue
 		}
 		wg.Add(1)
@@ -379,25 +178,19 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 			select {
 			case light <- struct{}{}:
 			case <-ctx.Done():
-				c.err = fmt.Errorf("build %s: not checked: %w", c.job.Name, context.Cause(ctx))
+				c.Err = fmt.Errorf("build %s: not checked: %w", c.Job.Name, context.Cause(ctx))
 				return
 			}
 			if f.nightly {
-				plan(ctx, c, f, engine, runUUID, rep, acquire, func() { <-heavy })
+				rebuild.Plan(ctx, c, po)
 			} else {
-				c.rebuild, c.reason = true, "rebuild of everything (no --nightly)"
+				c.Rebuild, c.Reason = true, "rebuild of everything (no --nightly)"
 			}
 			<-light
-			if c.err != nil || !c.rebuild {
+			if c.Err != nil || !c.Rebuild {
 				return
 			}
-			if !acquire(ctx) {
-				c.err = fmt.Errorf("build %s: not started: %w", c.job.Name, context.Cause(ctx))
-				return
-			}
-			defer func() { <-heavy }()
-			res := bake.Run(ctx, []*bake.Job{c.job}, opts)
-			c.result = &res[0]
+			bakeOne(ctx, c, claims, opts, acquire, func() { <-heavy })
 		}()
 	}
 	wg.Wait()
@@ -409,13 +202,10 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	fmt.Fprintln(w, "BAKE\tSOURCE\tRESULT\tVERSION\tTIME\tREASON")
 	rebuilt, skipped := 0, 0
 	for _, c := range cs {
-		name, result, ver, took, reason := "-", "", "-", "-", c.reason
-		if c.job != nil {
-			name = c.job.Name
-		}
-		err := c.err
-		if err == nil && c.result != nil && c.result.Err != nil {
-			err = c.result.Err
+		result, ver, took, reason := "", "-", "-", c.Reason
+		err := c.Err
+		if err == nil && c.Result != nil && c.Result.Err != nil {
+			err = c.Result.Err
 		}
 		switch {
 		case err != nil:
@@ -424,20 +214,24 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 			if bake.IsBadInput(err) {
 				badInput++
 			}
-		case c.rebuild:
-			result, ver, took = "rebuilt", version, c.result.Elapsed.Round(100*time.Millisecond).String()
+		case c.Rebuild && c.Result != nil:
+			result, ver, took = "rebuilt", version, c.Result.Elapsed.Round(100*time.Millisecond).String()
 			rebuilt++
-			entries = append(entries, c.result.Artifact.Entry(map[string]string{"reason": c.reason}))
+			entries = append(entries, c.Result.Artifact.Entry(map[string]string{"reason": c.Reason}))
 		default:
-			result, ver = "skipped", c.found.Version
+			result, ver = "skipped", c.Found.Version
 			skipped++
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.bake, name, result, ver, took, reason)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Bake, c.Name(), result, ver, took, reason)
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(st.Out, "%d rebuilt, %d skipped, %d failed in %s\n", rebuilt, skipped, failed, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(st.Out, "%d rebuilt, %d skipped, %d failed in %s", rebuilt, skipped, failed, time.Since(start).Round(100*time.Millisecond))
+	if shards > 0 {
+		fmt.Fprintf(st.Out, " (shard %d/%d; %d sources are other shards')", shard, shards, others)
+	}
+	fmt.Fprintln(st.Out)
 	if f.manifest != "" && len(entries) > 0 {
 		if err := bake.AppendManifest(f.manifest, entries...); err != nil {
 			return err
@@ -453,6 +247,87 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	}
 }
 
+// bakeOne bakes a candidate the plan rebuilds: under its claim when
+// claims are on, so that no other runner bakes the same inputs, and
+// looking again for its fingerprint once the claim is held, since the
+// runner that held it before may have baked it.
+func bakeOne(ctx context.Context, c *rebuild.Candidate, claims *claim.Claimer, opts bake.RunOptions, acquire func(context.Context) bool, release func()) {
+	log := bake.Log{R: opts.Reporter, Source: c.Job.Name, Step: "claim"}
+	if claims != nil && c.Fingerprint != "" {
+		cl, err := claimFor(ctx, claims, c, log)
+		if err != nil {
+			c.Err = fmt.Errorf("build %s: %w", c.Job.Name, err)
+			return
+		}
+		defer func() {
+			if err := cl.Release(ctx); err != nil {
+				log.Warn(err.Error())
+			}
+		}()
+		if cl.TookOver != nil {
+			log.Info(fmt.Sprintf("took over the claim of %s, dead since %s", cl.TookOver, cl.TookOver.Expires.Format(time.RFC3339)))
+		}
+		if finder, ok := c.Job.Builder.(bake.ArtifactFinder); ok {
+			found, err := finder.FindArtifact(ctx, c.Fingerprint)
+			if err != nil {
+				c.Err = fmt.Errorf("build %s: look again for an image with fingerprint %s: %w", c.Job.Name, bake.ShortID(c.Fingerprint), err)
+				return
+			}
+			if found != nil && (c.Found == nil || found.Version != c.Found.Version) {
+				c.Rebuild, c.Found = false, found
+				c.Reason = fmt.Sprintf("baked meanwhile by another runner: %s has fingerprint %s", found, bake.ShortID(c.Fingerprint))
+				return
+			}
+		}
+		ctx = cl.Context()
+	}
+	if !acquire(ctx) {
+		c.Err = fmt.Errorf("build %s: not started: %w", c.Job.Name, context.Cause(ctx))
+		return
+	}
+	defer release()
+	res := bake.Run(ctx, []*bake.Job{c.Job}, opts)
+	c.Result = &res[0]
+}
+
+// claimFor takes the claim on c's fingerprint, saying once per holder
+// that it waits.
+func claimFor(ctx context.Context, claims *claim.Claimer, c *rebuild.Candidate, log bake.Log) (*claim.Claim, error) {
+	cc := *claims
+	cc.What = "bake " + c.Job.Name + " (" + c.Bake + ")"
+	var said string
+	cc.Wait = func(r claim.Record) {
+		if r.Owner != said {
+			said = r.Owner
+			log.Info(fmt.Sprintf("waiting: %s holds the claim on these inputs (%s) until %s", r, r.What, r.Expires.Format(time.RFC3339)))
+		}
+	}
+	return cc.Acquire(ctx, strings.TrimPrefix(c.Fingerprint, "sha256:"))
+}
+
+// newClaimer reads --claims: ssm or ssm:PREFIX, in the region of the
+// standard AWS chain.
+func newClaimer(ctx context.Context, spec, owner string, lease time.Duration) (*claim.Claimer, error) {
+	kind, prefix, _ := strings.Cut(spec, ":")
+	if prefix == "" {
+		prefix = "/bake/claims"
+	}
+	if kind != "ssm" || !strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
+		return nil, bake.BadInputf("--claims %q: want ssm or ssm:/PREFIX (claims are SSM parameters under PREFIX, default /bake/claims)", spec)
+	}
+	if lease < 0 || (lease > 0 && lease < 3*time.Second) {
+		return nil, bake.BadInputf("--claim-lease %s: want 3s or more (the holder renews every third of it)", lease)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration for --claims: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, bake.BadInputf("--claims ssm: no AWS region: set AWS_REGION")
+	}
+	return &claim.Claimer{Store: claim.SSM{API: ssm.NewFromConfig(cfg)}, Prefix: prefix, Owner: owner, Lease: lease}, nil
+}
+
 // oneLine keeps a table row on one line: the first line of a message.
 func oneLine(s string) string {
 	first, rest, _ := strings.Cut(s, "\n")
@@ -460,12 +335,4 @@ func oneLine(s string) string {
 		first += " ..."
 	}
 	return first
-}
-
-// shortDigest shortens a sha256 digest for a table; an AMI id stays whole.
-func shortDigest(d string) string {
-	if strings.HasPrefix(d, "sha256:") {
-		return bake.ShortID(d)
-	}
-	return d
 }

@@ -92,6 +92,7 @@ func newRoot(st Streams) *cobra.Command {
 		newPromoteCmd(st),
 		newPruneCmd(st),
 		newRebuildCmd(st),
+		newPlanCmd(st),
 		newOutdatedCmd(st),
 		newGCCmd(st),
 	)
