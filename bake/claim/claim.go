@@ -65,6 +65,9 @@ type Claimer struct {
 	// Lease is how long a claim lives without a renewal; the holder
 	// renews it every third of it. Zero means DefaultLease.
 	Lease time.Duration
+	// Poll is how often a live claim of another owner is looked at
+	// again; zero means a tenth of the lease, at most 5s.
+	Poll time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// Wait is called while a live claim of another owner is waited for.
@@ -114,7 +117,10 @@ func (c *Claimer) Acquire(ctx context.Context, key string) (*Claim, error) {
 		return nil, fmt.Errorf("claim key %q: want a name without / or spaces", key)
 	}
 	dir := path.Join(c.Prefix, key)
-	poll := min(c.lease()/4, 5*time.Second)
+	poll := c.Poll
+	if poll <= 0 {
+		poll = min(c.lease()/10, 5*time.Second)
+	}
 	for {
 		recs, err := c.Store.List(ctx, dir)
 		if err != nil {

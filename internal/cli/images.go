@@ -194,6 +194,7 @@ func promoteOne(ctx context.Context, st Streams, s images.Store, lock *claim.Cla
 	if lock != nil {
 		key := strings.NewReplacer("/", "_", ":", "_", " ", "_").Replace(v.Repository + "_" + name + "_" + f.channel)
 		l := *lock
+		l.Poll = 200 * time.Millisecond // a promote holds the lock for a second or so
 		l.What = fmt.Sprintf("promote %s %s --channel %s", name, v.Version, f.channel)
 		held, err := l.Acquire(ctx, key)
 		if err != nil {
