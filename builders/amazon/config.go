@@ -346,7 +346,7 @@ func errRange(dc bake.DecodeContext, msg string) *hcl.Range {
 		r := ranges[best]
 		return &r
 	}
-	return blockRange(dc)
+	return dc.BlockRange()
 }
 
 // mentions reports msg naming name as a word (not inside a longer name).
@@ -397,29 +397,6 @@ func bodyItems(dc bake.DecodeContext) map[string]hcl.Range {
 	return out
 }
 
-func blockRange(dc bake.DecodeContext) *hcl.Range {
-	if sb, ok := dc.Body.(interface{ MissingItemRange() hcl.Range }); ok {
-		r := sb.MissingItemRange()
-		return &r
-	}
-	return dc.Range.Ptr()
-}
-
-// attrRange is the range of the named argument, else the block's.
-func attrRange(dc bake.DecodeContext, name string) *hcl.Range {
-	if r, ok := bodyItems(dc)[name]; ok {
-		return &r
-	}
-	if extra, ok := bakeExtras[name]; ok {
-		if attrs, _, d := dc.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: extra.(*hcldec.AttrSpec).Name}}}); !d.HasErrors() {
-			if a, ok := attrs.Attributes[name]; ok {
-				return a.Expr.Range().Ptr()
-			}
-		}
-	}
-	return blockRange(dc)
-}
-
 // fromPacker copies Packer's prepared values into the fields the steps
 // use, and checks what bake cannot do.
 func (c *Config) fromPacker(dc bake.DecodeContext, val cty.Value) hcl.Diagnostics {
@@ -429,7 +406,7 @@ func (c *Config) fromPacker(dc bake.DecodeContext, val cty.Value) hcl.Diagnostic
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("invalid %s in source %q", field, dc.Name),
 			Detail:   msg,
-			Subject:  attrRange(dc, field),
+			Subject:  dc.AttrRange(field),
 		})
 	}
 	pc := c.pc
