@@ -198,8 +198,8 @@ func (r *Roller) subnets(ctx context.Context) ([]string, error) {
 }
 
 // createGroup creates side's group (if it does not exist yet) at the
-// given capacity, in its slot's target group (with a single target group:
-// in none; the switch attaches it).
+// given capacity, in the target groups the router starts a group of tg's
+// slot in (with a single target group: none; the switch attaches it).
 func (r *Roller) createGroup(ctx context.Context, st *State, side *Side, tg string, min, max, desired int32) error {
 	if g, err := r.group(ctx, side.Group); err != nil || g != nil {
 		return err // already made by the killed roll this one resumes
@@ -212,10 +212,7 @@ func (r *Roller) createGroup(ctx context.Context, st *State, side *Side, tg stri
 		return astypes.Tag{Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(true),
 			ResourceId: aws.String(side.Group), ResourceType: aws.String("auto-scaling-group")}
 	}
-	tgs := []string{tg}
-	if r.svc.Traffic.TargetGroup != "" {
-		tgs = nil // attached by the switch, once green is healthy on its own
-	}
+	tgs := r.rt.CreateIn(tg)
 	_, err = r.c.Groups.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(side.Group),
 		LaunchTemplate:       &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(r.svc.LaunchTemplate), Version: aws.String(side.Template)},
@@ -340,10 +337,11 @@ func (r *Roller) checkHealth(ctx context.Context, side *Side, tg string) (health
 		return h, nil
 	}
 	healthy := map[string]bool{}
-	if r.svc.Traffic.TargetGroup != "" && !slices.Contains(g.TargetGroupARNs, tg) {
-		// Not attached to the single target group yet: the load balancer
+	if len(r.rt.CreateIn(tg)) == 0 && !slices.Contains(g.TargetGroupARNs, tg) {
+		// Not attached yet to a target group the router attaches groups to
+		// only at the switch (the single target group): the load balancer
 		// has no view of it, so the instance state (and the direct checks
-		// below, which this mode requires) decide.
+		// below, which that mode requires) decide.
 		for _, in := range g.Instances {
 			id := aws.ToString(in.InstanceId)
 			if in.LifecycleState != astypes.LifecycleStateInService {
