@@ -20,6 +20,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // groups lists the service's live Auto Scaling groups (not being
@@ -125,7 +126,7 @@ func (r *Roller) resolveImage(ctx context.Context, o Options) (string, error) {
 	}
 	out, err := r.c.Machines.DescribeImages(ctx, in)
 	if err != nil {
-		if c := apiCode(err); strings.HasPrefix(c, "InvalidAMIID") {
+		if c := awserr.Code(err); strings.HasPrefix(c, "InvalidAMIID") {
 			return "", bake.BadInputf("%s does not exist in %s (%s): bake it first, or check the id", what, r.region(), c)
 		}
 		return "", fmt.Errorf("look up %s: %w", what, err)
@@ -154,7 +155,7 @@ func (r *Roller) region() string {
 func (r *Roller) checkTemplate(ctx context.Context) (string, error) {
 	out, err := r.c.Machines.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{r.svc.LaunchTemplate}})
 	if err != nil || len(out.LaunchTemplates) == 0 {
-		if err == nil || strings.Contains(apiCode(err), "NotFound") || strings.Contains(apiCode(err), "InvalidLaunchTemplateName") {
+		if err == nil || strings.Contains(awserr.Code(err), "NotFound") || strings.Contains(awserr.Code(err), "InvalidLaunchTemplateName") {
 			return "", bake.BadInputf("launch template %q of service %s does not exist: create it, or fix launch_template", r.svc.LaunchTemplate, r.svc.Name)
 		}
 		return "", fmt.Errorf("describe launch template %s: %w", r.svc.LaunchTemplate, err)
@@ -248,7 +249,7 @@ func (r *Roller) deleteGroup(ctx context.Context, side *Side) error {
 		return nil
 	}
 	_, err = r.c.Groups.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String(side.Group), ForceDelete: aws.Bool(true)})
-	if err != nil && apiCode(err) != "ValidationError" {
+	if err != nil && awserr.Code(err) != "ValidationError" {
 		return fmt.Errorf("delete auto scaling group %s: %w", side.Group, err)
 	}
 	deadline := time.Now().Add(r.deleteWait)

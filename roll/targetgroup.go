@@ -13,6 +13,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // groupRouter is a single target group that the service's groups are
@@ -198,7 +199,7 @@ func (g *groupRouter) unhealthy(ctx context.Context, name string) (string, error
 func (g *groupRouter) Check(ctx context.Context) error {
 	out, err := g.lbs.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{g.tg}})
 	if err != nil {
-		if apiCode(err) == "TargetGroupNotFound" {
+		if awserr.Code(err) == "TargetGroupNotFound" {
 			return bake.BadInputf("target group %s of service %s does not exist: check traffic.target_group", g.tg, g.service)
 		}
 		return fmt.Errorf("describe target group %s: %w", g.tg, err)

@@ -13,6 +13,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // router moves traffic between the two slots. Set is one API call, so a
@@ -84,7 +85,7 @@ func (l *listenerRouter) Linger() time.Duration       { return 0 }
 func (l *listenerRouter) listener(ctx context.Context) (elbtypes.Listener, error) {
 	out, err := l.api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{l.arn}})
 	if err != nil {
-		if apiCode(err) == "ListenerNotFound" {
+		if awserr.Code(err) == "ListenerNotFound" {
 			return elbtypes.Listener{}, bake.BadInputf("listener %s does not exist: check traffic.listener in the service file", l.arn)
 		}
 		return elbtypes.Listener{}, fmt.Errorf("describe listener %s: %w", l.arn, err)
@@ -124,7 +125,7 @@ func (l *listenerRouter) Check(ctx context.Context) error {
 	}
 	out, err := l.api.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}})
 	if err != nil {
-		if apiCode(err) == "TargetGroupNotFound" {
+		if awserr.Code(err) == "TargetGroupNotFound" {
 			return bake.BadInputf("a target group of the service does not exist (%s): check traffic.target_groups", err)
 		}
 		return fmt.Errorf("describe target groups of %s: %w", l.arn, err)
@@ -173,8 +174,8 @@ func (r *ruleRouter) rule(ctx context.Context) (elbtypes.Rule, error) {
 	}
 	out, err := r.api.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{r.arn}})
 	if err != nil {
-		if apiCode(err) == "RuleNotFound" || apiCode(err) == "ValidationError" {
-			return elbtypes.Rule{}, bake.BadInputf("listener rule %s does not exist: check traffic.listener_rule in the service file (%s)", r.arn, apiCode(err))
+		if awserr.Is(err, "RuleNotFound", "ValidationError") {
+			return elbtypes.Rule{}, bake.BadInputf("listener rule %s does not exist: check traffic.listener_rule in the service file (%s)", r.arn, awserr.Code(err))
 		}
 		return elbtypes.Rule{}, fmt.Errorf("describe listener rule %s: %w", r.arn, err)
 	}
@@ -288,7 +289,7 @@ func (r *ruleRouter) Check(ctx context.Context) error {
 		}
 	}
 	if _, err := r.lbs.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{r.slots[0].TargetGroup, r.slots[1].TargetGroup}}); err != nil {
-		if apiCode(err) == "TargetGroupNotFound" {
+		if awserr.Code(err) == "TargetGroupNotFound" {
 			return bake.BadInputf("a target group of the service does not exist (%s): check traffic.target_groups", err)
 		}
 		return fmt.Errorf("describe target groups of %s: %w", r.arn, err)
@@ -317,7 +318,7 @@ func (d *dnsRouter) records(ctx context.Context) ([]r53types.ResourceRecordSet, 
 		HostedZoneId: aws.String(d.t.ZoneID), StartRecordName: aws.String(d.t.Record), MaxItems: aws.Int32(100),
 	})
 	if err != nil {
-		if apiCode(err) == "NoSuchHostedZone" {
+		if awserr.Code(err) == "NoSuchHostedZone" {
 			return nil, bake.BadInputf("hosted zone %s does not exist: check traffic.route53.zone_id", d.t.ZoneID)
 		}
 		return nil, fmt.Errorf("list records of %s in zone %s: %w", d.t.Record, d.t.ZoneID, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // Type is the source type this builder is registered as.
@@ -170,10 +171,10 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 	c := b.cfg
 	if c.SourceAMI != "" {
 		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{c.SourceAMI}})
-		if isNotFound(err) || err == nil && len(out.Images) == 0 {
+		if awserr.NotFound(err) || err == nil && len(out.Images) == 0 {
 			return types.Image{}, bake.BadInputf("source %q: source_ami %s does not exist in %s (or is not shared with this account)", c.name, c.SourceAMI, b.cl.region())
 		}
-		if errCode(err) == "InvalidAMIID.Malformed" {
+		if awserr.Code(err) == "InvalidAMIID.Malformed" {
 			return types.Image{}, bake.BadInputf("source %q: source_ami %q is not an AMI id", c.name, c.SourceAMI)
 		}
 		if err != nil {
@@ -191,8 +192,8 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 	}
 	out, err := api.DescribeImages(ctx, in)
 	if err != nil {
-		if errCode(err) == "InvalidParameterValue" {
-			return types.Image{}, bake.BadInputf("source %q: source_ami_filter %s: %s", c.name, f, shortErr(err))
+		if awserr.Code(err) == "InvalidParameterValue" {
+			return types.Image{}, bake.BadInputf("source %q: source_ami_filter %s: %s", c.name, f, awserr.Short(err))
 		}
 		return types.Image{}, fmt.Errorf("source %q: find the source AMI (source_ami_filter %s): %w", c.name, f, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // lineage are the tags on the AMI and its snapshots: the version, the
@@ -155,7 +156,7 @@ func waitAvailable(ctx context.Context, s *state, api images, region, ami string
 	var snaps []string
 	err := poll(ctx, s.log, "image "+ami+" in "+region, s.cfg.imageTO, func(ctx context.Context) (bool, string, error) {
 		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
-		if isNotFound(err) {
+		if awserr.NotFound(err) {
 			return false, "not visible yet", nil
 		}
 		if err != nil {
@@ -292,14 +293,14 @@ func releaseOwner(ctx context.Context, s *state) error {
 // deregister removes an AMI and then its snapshots; missing ones are done.
 func deregister(ctx context.Context, s *state, api images, ami string, snaps []string) error {
 	if ami != "" {
-		if _, err := api.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)}); err != nil && !isNotFound(err) {
+		if _, err := api.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)}); err != nil && !awserr.NotFound(err) {
 			return fmt.Errorf("deregister image %s: %w", ami, err)
 		}
 		s.log.Info("image " + ami + " deregistered")
 	}
 	var errs []error
 	for _, sn := range snaps {
-		if _, err := api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(sn)}); err != nil && !isNotFound(err) {
+		if _, err := api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(sn)}); err != nil && !awserr.NotFound(err) {
 			errs = append(errs, fmt.Errorf("delete snapshot %s: %w", sn, err))
 		}
 	}
@@ -361,7 +362,7 @@ func waitSettled(ctx context.Context, s *state, api images, region, ami string) 
 	var snaps []string
 	err := poll(ctx, s.log, "image "+ami+" to settle before removal", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
 		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
-		if isNotFound(err) {
+		if awserr.NotFound(err) {
 			return true, "", nil
 		}
 		if err != nil {

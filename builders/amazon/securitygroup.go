@@ -13,6 +13,7 @@ import (
 	awscommon "github.com/hashicorp/packer-plugin-amazon/builder/common"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // createSecurityGroup makes a temporary security group that admits SSH
@@ -94,9 +95,9 @@ func deleteSecurityGroup(ctx context.Context, s *state) error {
 		err := poll(ctx, s.log, "security group "+id+" deleted", time.Minute, func(ctx context.Context) (bool, string, error) {
 			_, err := s.api.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 			switch {
-			case err == nil || isNotFound(err):
+			case err == nil || awserr.NotFound(err):
 				return true, "", nil
-			case errCode(err) == "DependencyViolation":
+			case awserr.Code(err) == "DependencyViolation":
 				return false, "in use", nil
 			}
 			return false, "", err
@@ -132,7 +133,7 @@ func vpcOf(ctx context.Context, s *state) (string, error) {
 		return s.vpcID, nil
 	}
 	out, err := s.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{s.subnetID}})
-	if isNotFound(err) || err == nil && len(out.Subnets) == 0 {
+	if awserr.NotFound(err) || err == nil && len(out.Subnets) == 0 {
 		return "", bake.BadInputf("source %q: subnet_id %s does not exist in %s", c.name, s.subnetID, s.cl.region())
 	}
 	if err != nil {
