@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,7 +189,7 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 	if f.IncludeDeprecated {
 		in.IncludeDeprecated = aws.Bool(true)
 	}
-	for _, k := range sortedKeys(f.Filters) {
+	for _, k := range slices.Sorted(maps.Keys(f.Filters)) {
 		in.Filters = append(in.Filters, types.Filter{Name: aws.String(k), Values: []string{f.Filters[k]}})
 	}
 	out, err := api.DescribeImages(ctx, in)
@@ -321,7 +323,7 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	// so that the manifest has the copies.
 	a.Names = []string{m.b.cfg.AMIName, m.b.cl.region() + ":" + m.st.amiID}
 	var regions []string
-	for _, r := range sortedKeys(m.st.copies) {
+	for _, r := range slices.Sorted(maps.Keys(m.st.copies)) {
 		regions = append(regions, r+":"+m.st.copies[r].ami)
 		a.Names = append(a.Names, r+":"+m.st.copies[r].ami)
 	}

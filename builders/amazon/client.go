@@ -224,12 +224,3 @@ func (c *callCounter) Summary() (int, string) {
 	sort.Strings(ops)
 	return total, strings.Join(ops, " ")
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

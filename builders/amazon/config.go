@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,7 +115,7 @@ type AMIFilter struct {
 
 // String shows the filter as the user wrote it, for errors.
 func (f *AMIFilter) String() string {
-	keys := sortedKeys(f.Filters)
+	keys := slices.Sorted(maps.Keys(f.Filters))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s=%q", k, f.Filters[k])
@@ -157,7 +159,7 @@ var bakeExtras = map[string]hcldec.Spec{
 }
 
 // BakeExtras names bake's own arguments.
-func BakeExtras() []string { return sortedKeys(bakeExtras) }
+func BakeExtras() []string { return slices.Sorted(maps.Keys(bakeExtras)) }
 
 // PackerSpec is the plugin's HCL2 spec of amazon-ebs.
 func PackerSpec() map[string]hcldec.Spec { return (*ebs.FlatConfig)(nil).HCL2Spec() }

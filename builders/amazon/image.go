@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -281,7 +283,7 @@ func releaseOwner(ctx context.Context, s *state) error {
 	if err := drop(s.api, append([]string{s.amiID}, s.snapshots...)); err != nil {
 		return err
 	}
-	for _, r := range sortedKeys(s.copies) {
+	for _, r := range slices.Sorted(maps.Keys(s.copies)) {
 		c := s.copies[r]
 		if err := drop(s.cl.in(r), append([]string{c.ami}, c.snapshots...)); err != nil {
 			return fmt.Errorf("in %s: %w", r, err)
@@ -333,7 +335,7 @@ func sweepImages(ctx context.Context, s *state, api images, region, known string
 		found[aws.ToString(im.ImageId)] = nil
 	}
 	var errs []error
-	for _, ami := range sortedKeys(found) {
+	for _, ami := range slices.Sorted(maps.Keys(found)) {
 		// A pending image's snapshot cannot be deleted until it is done.
 		snaps, err := waitSettled(ctx, s, api, region, ami)
 		if err != nil {
@@ -477,7 +479,7 @@ func deprecateImages(ctx context.Context, s *state) error {
 	if err := set(s.api, s.cl.region(), s.amiID); err != nil {
 		return err
 	}
-	for _, r := range sortedKeys(s.copies) {
+	for _, r := range slices.Sorted(maps.Keys(s.copies)) {
 		if err := set(s.cl.in(r), r, s.copies[r].ami); err != nil {
 			return err
 		}

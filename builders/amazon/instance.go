@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -287,7 +289,7 @@ func terminateInstance(ctx context.Context, s *state) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	list := sortedKeys(ids)
+	list := slices.Sorted(maps.Keys(ids))
 	if _, err := s.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: list}); err != nil && !awserr.NotFound(err) {
 		return fmt.Errorf("terminate instance %v: %w", list, err)
 	}

@@ -3,6 +3,8 @@ package amazon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,7 +93,7 @@ func deleteSecurityGroup(ctx context.Context, s *state) error {
 	for _, g := range out.SecurityGroups {
 		ids[aws.ToString(g.GroupId)] = true
 	}
-	for _, id := range sortedKeys(ids) {
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		err := poll(ctx, s.log, "security group "+id+" deleted", time.Minute, func(ctx context.Context) (bool, string, error) {
 			_, err := s.api.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 			switch {
