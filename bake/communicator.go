@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"time"
 )
 
@@ -69,20 +68,9 @@ func UploadDir(ctx context.Context, c Communicator, dst, src string) error {
 	if du, ok := c.(DirUploader); ok {
 		return du.UploadDir(ctx, dst, src)
 	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := path.Join(dst, filepath.ToSlash(rel))
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
+	return WalkTree(src, func(p, rel string, info fs.FileInfo) error {
+		target := path.Join(dst, rel)
+		if info.IsDir() {
 			return RunChecked(ctx, c, fmt.Sprintf("mkdir -p %s && chmod %o %s", ShellQuote(target), info.Mode().Perm(), ShellQuote(target)), nil)
 		}
 		if !info.Mode().IsRegular() {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // Fingerprint hashes what a job's result depends on: the base's digest,
@@ -68,16 +67,8 @@ func (h *hasher) Add(name string, value []byte) {
 
 // AddFile hashes a file, or a tree by relative path, mode and content.
 func (h *hasher) AddFile(name, path string) error {
-	return filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(path, p)
-		fmt.Fprintf(h.h, "%s %s %o\n", name, filepath.ToSlash(rel), info.Mode())
+	return WalkTree(path, func(p, rel string, info fs.FileInfo) error {
+		fmt.Fprintf(h.h, "%s %s %o\n", name, rel, info.Mode())
 		if !info.Mode().IsRegular() {
 			return nil
 		}

@@ -17,6 +17,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // The AWS calls the AMI store makes, by service.
@@ -300,13 +301,13 @@ func (a *Amazon) Remove(ctx context.Context, v Version) ([]string, error) {
 		return nil, err
 	}
 	var done []string
-	if _, err := r.EC2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(v.ID)}); err != nil && !strings.Contains(err.Error(), "InvalidAMIID") {
+	if _, err := r.EC2.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(v.ID)}); err != nil && !strings.HasPrefix(awserr.Code(err), "InvalidAMIID") {
 		return nil, fmt.Errorf("deregister %s (%s) in %s: %w", v.ID, v.Version, r.Name, err)
 	}
 	done = append(done, fmt.Sprintf("image %s (%s) in %s", v.ID, v.Version, r.Name))
 	var errs []error
 	for _, s := range v.Snapshots {
-		if _, err := r.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)}); err != nil && !strings.Contains(err.Error(), "InvalidSnapshot.NotFound") {
+		if _, err := r.EC2.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(s)}); err != nil && !awserr.Is(err, "InvalidSnapshot.NotFound") {
 			errs = append(errs, fmt.Errorf("delete snapshot %s of %s in %s: %w (delete it by hand: aws ec2 delete-snapshot --snapshot-id %s)", s, v.ID, r.Name, err, s))
 			continue
 		}

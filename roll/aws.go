@@ -2,7 +2,6 @@ package roll
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -10,7 +9,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/smithy-go"
 )
 
 // The calls roll makes, one small interface per service over the SDK's
@@ -78,13 +76,4 @@ func NewClients(cfg aws.Config) Clients {
 		Parameters:    ssm.NewFromConfig(cfg),
 		DNS:           route53.NewFromConfig(cfg),
 	}
-}
-
-// apiCode is the AWS error code of err, or "".
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }

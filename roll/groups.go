@@ -20,6 +20,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // groups lists the service's live Auto Scaling groups (not being
@@ -125,7 +126,7 @@ func (r *Roller) resolveImage(ctx context.Context, o Options) (string, error) {
 	}
 	out, err := r.c.Machines.DescribeImages(ctx, in)
 	if err != nil {
-		if c := apiCode(err); strings.HasPrefix(c, "InvalidAMIID") {
+		if c := awserr.Code(err); strings.HasPrefix(c, "InvalidAMIID") {
 			return "", bake.BadInputf("%s does not exist in %s (%s): bake it first, or check the id", what, r.region(), c)
 		}
 		return "", fmt.Errorf("look up %s: %w", what, err)
@@ -154,7 +155,7 @@ func (r *Roller) region() string {
 func (r *Roller) checkTemplate(ctx context.Context) (string, error) {
 	out, err := r.c.Machines.DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{r.svc.LaunchTemplate}})
 	if err != nil || len(out.LaunchTemplates) == 0 {
-		if err == nil || strings.Contains(apiCode(err), "NotFound") || strings.Contains(apiCode(err), "InvalidLaunchTemplateName") {
+		if err == nil || strings.Contains(awserr.Code(err), "NotFound") || strings.Contains(awserr.Code(err), "InvalidLaunchTemplateName") {
 			return "", bake.BadInputf("launch template %q of service %s does not exist: create it, or fix launch_template", r.svc.LaunchTemplate, r.svc.Name)
 		}
 		return "", fmt.Errorf("describe launch template %s: %w", r.svc.LaunchTemplate, err)
@@ -198,8 +199,8 @@ func (r *Roller) subnets(ctx context.Context) ([]string, error) {
 }
 
 // createGroup creates side's group (if it does not exist yet) at the
-// given capacity, in its slot's target group (with a single target group:
-// in none; the switch attaches it).
+// given capacity, in the target groups the router starts a group of tg's
+// slot in (with a single target group: none; the switch attaches it).
 func (r *Roller) createGroup(ctx context.Context, st *State, side *Side, tg string, min, max, desired int32) error {
 	if g, err := r.group(ctx, side.Group); err != nil || g != nil {
 		return err // already made by the killed roll this one resumes
@@ -212,10 +213,7 @@ func (r *Roller) createGroup(ctx context.Context, st *State, side *Side, tg stri
 		return astypes.Tag{Key: aws.String(k), Value: aws.String(v), PropagateAtLaunch: aws.Bool(true),
 			ResourceId: aws.String(side.Group), ResourceType: aws.String("auto-scaling-group")}
 	}
-	tgs := []string{tg}
-	if r.svc.Traffic.TargetGroup != "" {
-		tgs = nil // attached by the switch, once green is healthy on its own
-	}
+	tgs := r.rt.CreateIn(tg)
 	_, err = r.c.Groups.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(side.Group),
 		LaunchTemplate:       &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String(r.svc.LaunchTemplate), Version: aws.String(side.Template)},
@@ -251,7 +249,7 @@ func (r *Roller) deleteGroup(ctx context.Context, side *Side) error {
 		return nil
 	}
 	_, err = r.c.Groups.DeleteAutoScalingGroup(ctx, &autoscaling.DeleteAutoScalingGroupInput{AutoScalingGroupName: aws.String(side.Group), ForceDelete: aws.Bool(true)})
-	if err != nil && apiCode(err) != "ValidationError" {
+	if err != nil && awserr.Code(err) != "ValidationError" {
 		return fmt.Errorf("delete auto scaling group %s: %w", side.Group, err)
 	}
 	deadline := time.Now().Add(r.deleteWait)
@@ -340,10 +338,11 @@ func (r *Roller) checkHealth(ctx context.Context, side *Side, tg string) (health
 		return h, nil
 	}
 	healthy := map[string]bool{}
-	if r.svc.Traffic.TargetGroup != "" && !slices.Contains(g.TargetGroupARNs, tg) {
-		// Not attached to the single target group yet: the load balancer
+	if len(r.rt.CreateIn(tg)) == 0 && !slices.Contains(g.TargetGroupARNs, tg) {
+		// Not attached yet to a target group the router attaches groups to
+		// only at the switch (the single target group): the load balancer
 		// has no view of it, so the instance state (and the direct checks
-		// below, which this mode requires) decide.
+		// below, which that mode requires) decide.
 		for _, in := range g.Instances {
 			id := aws.ToString(in.InstanceId)
 			if in.LifecycleState != astypes.LifecycleStateInService {

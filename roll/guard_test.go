@@ -54,6 +54,9 @@ func (f *fakeRouter) Set(_ context.Context, w map[string]int) error {
 }
 
 func (f *fakeRouter) Check(context.Context) error { return nil }
+func (f *fakeRouter) Allow(string) error          { return nil }
+func (f *fakeRouter) CreateIn(tg string) []string { return []string{tg} }
+func (f *fakeRouter) Linger() time.Duration       { return 0 }
 func (f *fakeRouter) String() string              { return "fake router" }
 
 func (f *fakeRouter) Sets() []map[string]int {

@@ -97,19 +97,12 @@ var errAborted error = &errRollback{reason: "aborted by `roll abort`"}
 func (r *Roller) Roll(ctx context.Context, o Options) (_ *Summary, err error) {
 	start := time.Now()
 	switch o.Strategy {
-	case Canary, Route53:
-		if tg := r.svc.Traffic.TargetGroup; tg != "" {
-			return nil, bake.BadInputf("strategy %s moves traffic by weight, and service %s has a single target group (traffic.target_group = %s), which is all or nothing: use bluegreen or rolling, or give the service a listener with two target_groups", o.Strategy, r.svc.Name, tg)
-		}
-	}
-	switch o.Strategy {
-	case BlueGreen, Canary, Rolling:
-	case Route53:
-		if r.svc.Traffic.Route53 == nil {
-			return nil, bake.BadInputf("strategy route53 needs a traffic { route53 { ... } } block in service %s", r.svc.Name)
-		}
+	case BlueGreen, Canary, Route53, Rolling:
 	default:
 		return nil, bake.BadInputf("unknown strategy %q: use bluegreen, canary, route53 or rolling", o.Strategy)
+	}
+	if err := r.rt.Allow(o.Strategy); err != nil {
+		return nil, err
 	}
 	image, err := r.resolveImage(ctx, o)
 	if err != nil {
@@ -315,12 +308,13 @@ func (r *Roller) run(ctx context.Context, st *State, sum *Summary) error {
 				min, max, desired = aws32(g.MinSize), aws32(g.MaxSize), aws32(g.DesiredCapacity)
 			}
 		}
-		if err := r.createGroup(ctx, st, green, r.tg(green.Slot), min, max, desired); err != nil {
+		tg := r.tg(green.Slot)
+		if err := r.createGroup(ctx, st, green, tg, min, max, desired); err != nil {
 			return done(err)
 		}
-		where := "in " + r.tg(green.Slot)
-		if r.svc.Traffic.TargetGroup != "" {
-			where = "not attached to " + r.svc.Traffic.TargetGroup + " until the switch"
+		where := "not attached to " + tg + " until the switch"
+		if in := r.rt.CreateIn(tg); len(in) > 0 {
+			where = "in " + strings.Join(in, ", ")
 		}
 		r.log.Info(fmt.Sprintf("group %s: %d instances of %s (launch template %s version %s) %s", green.Group, desired, green.Image, r.svc.LaunchTemplate, green.Template, where))
 		if err := done(r.save(ctx, st, PhaseWaiting)); err != nil {
@@ -372,10 +366,7 @@ func (r *Roller) run(ctx context.Context, st *State, sum *Summary) error {
 	}
 	if st.Phase == PhaseScaleDown {
 		if blue != nil {
-			delay := r.svc.Strategy.ScaleDownDelay
-			if t := r.svc.Traffic.Route53; t != nil && delay < time.Duration(t.TTL)*time.Second {
-				delay = time.Duration(t.TTL) * time.Second // clients may hold blue's record for a TTL
-			}
+			delay := max(r.svc.Strategy.ScaleDownDelay, r.rt.Linger()) // clients may still reach blue for a while
 			done := r.step("scale-down delay")
 			r.log.Info(fmt.Sprintf("keeping %s at full size for %s so a rollback stays instant", blue.Group, delay))
 			left := delay - time.Since(st.Promoted)
@@ -514,10 +505,7 @@ func (r *Roller) shift(ctx context.Context, st *State, sum *Summary) error {
 		if err := r.st.SaveState(ctx, st); err != nil {
 			return done(err)
 		}
-		hold := r.svc.Strategy.StepPause
-		if t := r.svc.Traffic.Route53; t != nil {
-			hold += time.Duration(t.TTL) * time.Second
-		}
+		hold := r.svc.Strategy.StepPause + r.rt.Linger()
 		t0 := time.Now()
 		if r.svc.Strategy.ManualPromote {
 			r.log.Info(fmt.Sprintf("at %d%%: waiting for `roll promote %s`", w, r.svc.Name))

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // A roll's state lives on AWS, so that a killed roll is resumed (or
@@ -104,7 +106,7 @@ func (s store) name(what string) string { return "/roll/" + s.service + "/" + wh
 func (s store) get(ctx context.Context, what string, v any) (bool, error) {
 	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.name(what))})
 	if err != nil {
-		if apiCode(err) == "ParameterNotFound" {
+		if awserr.Code(err) == "ParameterNotFound" {
 			return false, nil
 		}
 		return false, fmt.Errorf("read parameter %s: %w", s.name(what), err)
@@ -143,7 +145,7 @@ func (s store) put(ctx context.Context, what string, v any, overwrite bool) erro
 
 func (s store) del(ctx context.Context, what string) error {
 	_, err := s.api.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(s.name(what))})
-	if err != nil && apiCode(err) != "ParameterNotFound" {
+	if err != nil && awserr.Code(err) != "ParameterNotFound" {
 		return fmt.Errorf("delete parameter %s: %w", s.name(what), err)
 	}
 	return nil
@@ -243,7 +245,7 @@ func acquire(ctx context.Context, st store, id string, ttl time.Duration) (*lock
 	now := time.Now().UTC()
 	v := lockValue{ID: id, Host: host, PID: os.Getpid(), Since: now, Renewed: now}
 	err := st.put(ctx, "lock", v, false)
-	if err != nil && apiCode(err) == "ParameterAlreadyExists" {
+	if err != nil && awserr.Code(err) == "ParameterAlreadyExists" {
 		var have lockValue
 		if _, gerr := st.get(ctx, "lock", &have); gerr != nil {
 			return nil, gerr
@@ -310,7 +312,7 @@ func (l *lock) release(ctx context.Context) error {
 func (s store) getRaw(ctx context.Context, name string, v *string) (bool, error) {
 	out, err := s.api.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
 	if err != nil {
-		if apiCode(err) == "ParameterNotFound" {
+		if awserr.Code(err) == "ParameterNotFound" {
 			return false, nil
 		}
 		return false, fmt.Errorf("read parameter %s: %w", name, err)

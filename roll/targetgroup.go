@@ -13,6 +13,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // groupRouter is a single target group that the service's groups are
@@ -32,6 +33,20 @@ type groupRouter struct {
 }
 
 func (g *groupRouter) String() string { return "target group " + g.tg }
+
+// Allow: one target group is all or nothing, so no strategy that moves
+// traffic by weight.
+func (g *groupRouter) Allow(strategy string) error {
+	switch strategy {
+	case Canary, Route53:
+		return bake.BadInputf("strategy %s moves traffic by weight, and service %s has a single target group (traffic.target_group = %s), which is all or nothing: use bluegreen or rolling, or give the service a listener with two target_groups", strategy, g.service, g.tg)
+	}
+	return nil
+}
+
+// CreateIn: none; Set attaches a group once it is healthy on its own.
+func (g *groupRouter) CreateIn(string) []string { return nil }
+func (g *groupRouter) Linger() time.Duration    { return 0 }
 
 // slotGroups are the service's live groups by slot.
 func (g *groupRouter) slotGroups(ctx context.Context) (map[string][]astypes.AutoScalingGroup, error) {
@@ -184,7 +199,7 @@ func (g *groupRouter) unhealthy(ctx context.Context, name string) (string, error
 func (g *groupRouter) Check(ctx context.Context) error {
 	out, err := g.lbs.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{g.tg}})
 	if err != nil {
-		if apiCode(err) == "TargetGroupNotFound" {
+		if awserr.Code(err) == "TargetGroupNotFound" {
 			return bake.BadInputf("target group %s of service %s does not exist: check traffic.target_group", g.tg, g.service)
 		}
 		return fmt.Errorf("describe target group %s: %w", g.tg, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -12,6 +13,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // router moves traffic between the two slots. Set is one API call, so a
@@ -24,6 +26,17 @@ type router interface {
 	// Check says, before anything changes, whether the traffic layer
 	// exists and belongs to the service.
 	Check(ctx context.Context) error
+	// Allow says whether the router can move traffic the way strategy
+	// does: nil, or a bad-input error saying what to use instead.
+	Allow(strategy string) error
+	// CreateIn is the target groups a new group of the slot whose target
+	// group is tg starts in: tg, or none when the router attaches a group
+	// only as it gives it traffic.
+	CreateIn(tg string) []string
+	// Linger is how long clients may still reach a side after Set took
+	// its traffic away (a DNS record's TTL); 0 when Set takes effect at
+	// once.
+	Linger() time.Duration
 	String() string
 }
 
@@ -38,9 +51,18 @@ func newRouter(s *Service, c Clients, log bake.Log) router {
 	sl := s.slots()
 	if r := s.Traffic.ListenerRule; r != "" {
 		api, _ := c.LoadBalancers.(RuleAPI)
-		return &ruleRouter{api: api, lbs: c.LoadBalancers, arn: r, slots: sl}
+		return &ruleRouter{api: api, lbs: c.LoadBalancers, arn: r, slots: sl, service: s.Name}
 	}
-	return &listenerRouter{api: c.LoadBalancers, arn: s.Traffic.Listener, slots: sl}
+	return &listenerRouter{api: c.LoadBalancers, arn: s.Traffic.Listener, slots: sl, service: s.Name}
+}
+
+// needsRoute53 is a weighted load balancer router's answer to strategy
+// route53.
+func needsRoute53(strategy, service string) error {
+	if strategy == Route53 {
+		return bake.BadInputf("strategy route53 needs a traffic { route53 { ... } } block in service %s", service)
+	}
+	return nil
 }
 
 // listenerRouter is an ALB listener whose default action forwards to the
@@ -48,17 +70,22 @@ func newRouter(s *Service, c Clients, log bake.Log) router {
 // (weight 0 for the idle one) so the load balancer health-checks green
 // before it takes traffic, and blue after it stops.
 type listenerRouter struct {
-	api   LoadBalancerAPI
-	arn   string
-	slots [2]slot
+	api     LoadBalancerAPI
+	arn     string
+	slots   [2]slot
+	service string
 }
 
 func (l *listenerRouter) String() string { return "listener " + l.arn }
 
+func (l *listenerRouter) Allow(strategy string) error { return needsRoute53(strategy, l.service) }
+func (l *listenerRouter) CreateIn(tg string) []string { return []string{tg} }
+func (l *listenerRouter) Linger() time.Duration       { return 0 }
+
 func (l *listenerRouter) listener(ctx context.Context) (elbtypes.Listener, error) {
 	out, err := l.api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{l.arn}})
 	if err != nil {
-		if apiCode(err) == "ListenerNotFound" {
+		if awserr.Code(err) == "ListenerNotFound" {
 			return elbtypes.Listener{}, bake.BadInputf("listener %s does not exist: check traffic.listener in the service file", l.arn)
 		}
 		return elbtypes.Listener{}, fmt.Errorf("describe listener %s: %w", l.arn, err)
@@ -98,7 +125,7 @@ func (l *listenerRouter) Check(ctx context.Context) error {
 	}
 	out, err := l.api.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{l.slots[0].TargetGroup, l.slots[1].TargetGroup}})
 	if err != nil {
-		if apiCode(err) == "TargetGroupNotFound" {
+		if awserr.Code(err) == "TargetGroupNotFound" {
 			return bake.BadInputf("a target group of the service does not exist (%s): check traffic.target_groups", err)
 		}
 		return fmt.Errorf("describe target groups of %s: %w", l.arn, err)
@@ -128,13 +155,18 @@ type RuleAPI interface {
 // slots' target groups by weight. Only the rule's actions change; its
 // conditions, priority and the listener's other rules are left alone.
 type ruleRouter struct {
-	api   RuleAPI // nil when the client cannot call DescribeRules/ModifyRule
-	lbs   LoadBalancerAPI
-	arn   string
-	slots [2]slot
+	api     RuleAPI // nil when the client cannot call DescribeRules/ModifyRule
+	lbs     LoadBalancerAPI
+	arn     string
+	slots   [2]slot
+	service string
 }
 
 func (r *ruleRouter) String() string { return "listener rule " + r.arn }
+
+func (r *ruleRouter) Allow(strategy string) error { return needsRoute53(strategy, r.service) }
+func (r *ruleRouter) CreateIn(tg string) []string { return []string{tg} }
+func (r *ruleRouter) Linger() time.Duration       { return 0 }
 
 func (r *ruleRouter) rule(ctx context.Context) (elbtypes.Rule, error) {
 	if r.api == nil {
@@ -142,8 +174,8 @@ func (r *ruleRouter) rule(ctx context.Context) (elbtypes.Rule, error) {
 	}
 	out, err := r.api.DescribeRules(ctx, &elb.DescribeRulesInput{RuleArns: []string{r.arn}})
 	if err != nil {
-		if apiCode(err) == "RuleNotFound" || apiCode(err) == "ValidationError" {
-			return elbtypes.Rule{}, bake.BadInputf("listener rule %s does not exist: check traffic.listener_rule in the service file (%s)", r.arn, apiCode(err))
+		if awserr.Is(err, "RuleNotFound", "ValidationError") {
+			return elbtypes.Rule{}, bake.BadInputf("listener rule %s does not exist: check traffic.listener_rule in the service file (%s)", r.arn, awserr.Code(err))
 		}
 		return elbtypes.Rule{}, fmt.Errorf("describe listener rule %s: %w", r.arn, err)
 	}
@@ -257,7 +289,7 @@ func (r *ruleRouter) Check(ctx context.Context) error {
 		}
 	}
 	if _, err := r.lbs.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{r.slots[0].TargetGroup, r.slots[1].TargetGroup}}); err != nil {
-		if apiCode(err) == "TargetGroupNotFound" {
+		if awserr.Code(err) == "TargetGroupNotFound" {
 			return bake.BadInputf("a target group of the service does not exist (%s): check traffic.target_groups", err)
 		}
 		return fmt.Errorf("describe target groups of %s: %w", r.arn, err)
@@ -274,12 +306,19 @@ type dnsRouter struct {
 
 func (d *dnsRouter) String() string { return "record " + d.t.Record + " in zone " + d.t.ZoneID }
 
+func (d *dnsRouter) Allow(string) error          { return nil }
+func (d *dnsRouter) CreateIn(tg string) []string { return []string{tg} }
+
+// Linger: clients may hold the record that sent them to a side for its
+// TTL.
+func (d *dnsRouter) Linger() time.Duration { return time.Duration(d.t.TTL) * time.Second }
+
 func (d *dnsRouter) records(ctx context.Context) ([]r53types.ResourceRecordSet, error) {
 	out, err := d.api.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
 		HostedZoneId: aws.String(d.t.ZoneID), StartRecordName: aws.String(d.t.Record), MaxItems: aws.Int32(100),
 	})
 	if err != nil {
-		if apiCode(err) == "NoSuchHostedZone" {
+		if awserr.Code(err) == "NoSuchHostedZone" {
 			return nil, bake.BadInputf("hosted zone %s does not exist: check traffic.route53.zone_id", d.t.ZoneID)
 		}
 		return nil, fmt.Errorf("list records of %s in zone %s: %w", d.t.Record, d.t.ZoneID, err)

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -236,7 +238,7 @@ var registrySchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 func decodeRegistry(b *hcl.Block, ctx *hcl.EvalContext) (*Registry, hcl.Diagnostics) {
 	content, diags := b.Body.Content(registrySchema)
 	r := &Registry{Range: b.DefRange}
-	for _, name := range sortedKeys(content.Attributes) {
+	for _, name := range slices.Sorted(maps.Keys(content.Attributes)) {
 		a := content.Attributes[name]
 		switch name {
 		case "bucket_name":
@@ -293,7 +295,7 @@ func decodePluginBlock(b *hcl.Block, kind string, index int, common []hcl.Attrib
 // schema admitted).
 func (c *Common) decode(attrs hcl.Attributes, ctx *hcl.EvalContext) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		a := attrs[name]
 		if v, d := a.Expr.Value(ctx); !d.HasErrors() && v.IsNull() {
 			continue // null is unset

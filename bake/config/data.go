@@ -3,6 +3,8 @@ package config
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -84,7 +86,7 @@ func (c *Config) readData(ctx context.Context, o Options, d *Data, nodes map[str
 	newDS, ok := o.Plugins.DataSources[d.Type]
 	if !ok {
 		return hcl.Diagnostics{errorf(d.TypeRange.Ptr(), "Unknown data source type",
-			"data source type %q is not one bake has; it has: %s", d.Type, orNone(sortedKeys(o.Plugins.DataSources)))}
+			"data source type %q is not one bake has; it has: %s", d.Type, orNone(slices.Sorted(maps.Keys(o.Plugins.DataSources))))}
 	}
 	ectx := c.EvalContext(nil)
 	ds, diags := newDS(c.decodeContext(d.Body, ectx, d.Range, d.Name))
@@ -248,7 +250,7 @@ func topoSort(nodes map[string]*node) ([]*node, hcl.Diagnostics) {
 		}
 		return ok
 	}
-	for _, k := range sortedKeys(nodes) {
+	for _, k := range slices.Sorted(maps.Keys(nodes)) {
 		visit(k)
 	}
 	return order, diags

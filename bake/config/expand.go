@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -99,7 +101,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 	newBuilder, ok := o.Plugins.Builders[src.Type]
 	if !ok {
 		return nil, hcl.Diagnostics{errorf(src.TypeRange.Ptr(), "Unknown source type",
-			"source type %q is not one bake has; it has: %s", src.Type, strings.Join(sortedKeys(o.Plugins.Builders), ", "))}
+			"source type %q is not one bake has; it has: %s", src.Type, strings.Join(slices.Sorted(maps.Keys(o.Plugins.Builders)), ", "))}
 	}
 	builder, d := newBuilder(dc(srcBody, src.Range, use.Name))
 	diags = append(diags, d...)
@@ -154,7 +156,7 @@ func (c *Config) job(b *Build, src *Source, use SourceUse, name, ref string, o E
 			newPP, ok := o.Plugins.PostProcessors[p.Type]
 			if !ok {
 				diags = append(diags, errorf(p.TypeRange.Ptr(), "Unknown post-processor type",
-					"post-processor type %q is not one bake has; it has: %s", p.Type, strings.Join(sortedKeys(o.Plugins.PostProcessors), ", ")))
+					"post-processor type %q is not one bake has; it has: %s", p.Type, strings.Join(slices.Sorted(maps.Keys(o.Plugins.PostProcessors)), ", ")))
 				continue
 			}
 			pp, d := newPP(dc(p.Body, p.Range, p.Name()))
@@ -291,7 +293,7 @@ func (c *Config) jobNames() []string {
 // explicit form of a Packer provisioner, is left out where NAME is there.
 func provisionerTypes[V any](m map[string]V) []string {
 	var out []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if name, ok := strings.CutPrefix(k, "packer."); ok {
 			if _, dup := m[name]; dup {
 				continue

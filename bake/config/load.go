@@ -5,8 +5,10 @@ package config
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -318,11 +320,11 @@ func (c *Config) Secrets() []string {
 	for _, v := range c.Variables {
 		out = append(out, secretStrings(v.Value, v.Sensitive)...)
 	}
-	for _, n := range sortedKeys(c.Locals) {
+	for _, n := range slices.Sorted(maps.Keys(c.Locals)) {
 		l := c.Locals[n]
 		out = append(out, secretStrings(l.Value, l.Sensitive)...)
 	}
-	for _, n := range sortedKeys(c.Data) {
+	for _, n := range slices.Sorted(maps.Keys(c.Data)) {
 		out = append(out, secretStrings(c.Data[n].Value, false)...)
 	}
 	return out

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -62,7 +64,7 @@ func (c *Config) noteRequiredPlugins() {
 		return
 	}
 	var list []string
-	for _, n := range sortedKeys(c.RequiredPlugins) {
+	for _, n := range slices.Sorted(maps.Keys(c.RequiredPlugins)) {
 		if s := c.RequiredPlugins[n]; s != "" {
 			list = append(list, fmt.Sprintf("%s (%s)", n, s))
 		} else {

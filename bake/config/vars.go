@@ -301,15 +301,6 @@ func (c *Config) decodeLocals(b *hcl.Block) hcl.Diagnostics {
 	return diags
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // PackerVersion is packer.version: the Packer release whose templates
 // bake reads.
 const PackerVersion = "1.11.2"

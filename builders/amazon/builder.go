@@ -14,6 +14,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // Type is the source type this builder is registered as.
@@ -170,10 +173,10 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 	c := b.cfg
 	if c.SourceAMI != "" {
 		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{c.SourceAMI}})
-		if isNotFound(err) || err == nil && len(out.Images) == 0 {
+		if awserr.NotFound(err) || err == nil && len(out.Images) == 0 {
 			return types.Image{}, bake.BadInputf("source %q: source_ami %s does not exist in %s (or is not shared with this account)", c.name, c.SourceAMI, b.cl.region())
 		}
-		if errCode(err) == "InvalidAMIID.Malformed" {
+		if awserr.Code(err) == "InvalidAMIID.Malformed" {
 			return types.Image{}, bake.BadInputf("source %q: source_ami %q is not an AMI id", c.name, c.SourceAMI)
 		}
 		if err != nil {
@@ -186,13 +189,13 @@ func (b *Builder) findSourceAMI(ctx context.Context, api imageFinder) (types.Ima
 	if f.IncludeDeprecated {
 		in.IncludeDeprecated = aws.Bool(true)
 	}
-	for _, k := range sortedKeys(f.Filters) {
+	for _, k := range slices.Sorted(maps.Keys(f.Filters)) {
 		in.Filters = append(in.Filters, types.Filter{Name: aws.String(k), Values: []string{f.Filters[k]}})
 	}
 	out, err := api.DescribeImages(ctx, in)
 	if err != nil {
-		if errCode(err) == "InvalidParameterValue" {
-			return types.Image{}, bake.BadInputf("source %q: source_ami_filter %s: %s", c.name, f, shortErr(err))
+		if awserr.Code(err) == "InvalidParameterValue" {
+			return types.Image{}, bake.BadInputf("source %q: source_ami_filter %s: %s", c.name, f, awserr.Short(err))
 		}
 		return types.Image{}, fmt.Errorf("source %q: find the source AMI (source_ami_filter %s): %w", c.name, f, err)
 	}
@@ -320,7 +323,7 @@ func (m *machine) Capture(ctx context.Context, meta bake.ArtifactMeta, log bake.
 	// so that the manifest has the copies.
 	a.Names = []string{m.b.cfg.AMIName, m.b.cl.region() + ":" + m.st.amiID}
 	var regions []string
-	for _, r := range sortedKeys(m.st.copies) {
+	for _, r := range slices.Sorted(maps.Keys(m.st.copies)) {
 		regions = append(regions, r+":"+m.st.copies[r].ami)
 		a.Names = append(a.Names, r+":"+m.st.copies[r].ami)
 	}

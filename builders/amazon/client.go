@@ -2,7 +2,6 @@ package amazon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -14,10 +13,10 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // The EC2 calls the bake makes, grouped by what uses them. *ec2.Client
@@ -159,7 +158,7 @@ func (c *clients) checkCredentials(ctx context.Context, name string) error {
 		return bake.BadInputf("source %q: credentials: no AWS credentials found: set profile (or AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", name)
 	}
 	if _, err := c.cfg.Credentials.Retrieve(ctx); err != nil {
-		return bake.BadInputf("source %q: credentials: no AWS credentials found (%v): set profile (or AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", name, shortErr(err))
+		return bake.BadInputf("source %q: credentials: no AWS credentials found (%v): set profile (or AWS_PROFILE), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", name, awserr.Short(err))
 	}
 	return nil
 }
@@ -224,41 +223,4 @@ func (c *callCounter) Summary() (int, string) {
 	}
 	sort.Strings(ops)
 	return total, strings.Join(ops, " ")
-}
-
-// ErrCode is the AWS error code of err, or "".
-func ErrCode(err error) string { return errCode(err) }
-
-func errCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// isNotFound reports the *.NotFound codes, which cleanup takes as done.
-func isNotFound(err error) bool {
-	c := errCode(err)
-	return strings.HasSuffix(c, ".NotFound") || strings.HasSuffix(c, "NotFoundException")
-}
-
-// ShortErr is err's message without the SDK's retry and request-id noise.
-func ShortErr(err error) string { return shortErr(err) }
-
-func shortErr(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
-	return err.Error()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

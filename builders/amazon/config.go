@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,7 +115,7 @@ type AMIFilter struct {
 
 // String shows the filter as the user wrote it, for errors.
 func (f *AMIFilter) String() string {
-	keys := sortedKeys(f.Filters)
+	keys := slices.Sorted(maps.Keys(f.Filters))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s=%q", k, f.Filters[k])
@@ -157,7 +159,7 @@ var bakeExtras = map[string]hcldec.Spec{
 }
 
 // BakeExtras names bake's own arguments.
-func BakeExtras() []string { return sortedKeys(bakeExtras) }
+func BakeExtras() []string { return slices.Sorted(maps.Keys(bakeExtras)) }
 
 // PackerSpec is the plugin's HCL2 spec of amazon-ebs.
 func PackerSpec() map[string]hcldec.Spec { return (*ebs.FlatConfig)(nil).HCL2Spec() }
@@ -346,7 +348,7 @@ func errRange(dc bake.DecodeContext, msg string) *hcl.Range {
 		r := ranges[best]
 		return &r
 	}
-	return blockRange(dc)
+	return dc.BlockRange()
 }
 
 // mentions reports msg naming name as a word (not inside a longer name).
@@ -397,29 +399,6 @@ func bodyItems(dc bake.DecodeContext) map[string]hcl.Range {
 	return out
 }
 
-func blockRange(dc bake.DecodeContext) *hcl.Range {
-	if sb, ok := dc.Body.(interface{ MissingItemRange() hcl.Range }); ok {
-		r := sb.MissingItemRange()
-		return &r
-	}
-	return dc.Range.Ptr()
-}
-
-// attrRange is the range of the named argument, else the block's.
-func attrRange(dc bake.DecodeContext, name string) *hcl.Range {
-	if r, ok := bodyItems(dc)[name]; ok {
-		return &r
-	}
-	if extra, ok := bakeExtras[name]; ok {
-		if attrs, _, d := dc.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: extra.(*hcldec.AttrSpec).Name}}}); !d.HasErrors() {
-			if a, ok := attrs.Attributes[name]; ok {
-				return a.Expr.Range().Ptr()
-			}
-		}
-	}
-	return blockRange(dc)
-}
-
 // fromPacker copies Packer's prepared values into the fields the steps
 // use, and checks what bake cannot do.
 func (c *Config) fromPacker(dc bake.DecodeContext, val cty.Value) hcl.Diagnostics {
@@ -429,7 +408,7 @@ func (c *Config) fromPacker(dc bake.DecodeContext, val cty.Value) hcl.Diagnostic
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("invalid %s in source %q", field, dc.Name),
 			Detail:   msg,
-			Subject:  attrRange(dc, field),
+			Subject:  dc.AttrRange(field),
 		})
 	}
 	pc := c.pc

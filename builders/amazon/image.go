@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // lineage are the tags on the AMI and its snapshots: the version, the
@@ -155,7 +158,7 @@ func waitAvailable(ctx context.Context, s *state, api images, region, ami string
 	var snaps []string
 	err := poll(ctx, s.log, "image "+ami+" in "+region, s.cfg.imageTO, func(ctx context.Context) (bool, string, error) {
 		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
-		if isNotFound(err) {
+		if awserr.NotFound(err) {
 			return false, "not visible yet", nil
 		}
 		if err != nil {
@@ -280,7 +283,7 @@ func releaseOwner(ctx context.Context, s *state) error {
 	if err := drop(s.api, append([]string{s.amiID}, s.snapshots...)); err != nil {
 		return err
 	}
-	for _, r := range sortedKeys(s.copies) {
+	for _, r := range slices.Sorted(maps.Keys(s.copies)) {
 		c := s.copies[r]
 		if err := drop(s.cl.in(r), append([]string{c.ami}, c.snapshots...)); err != nil {
 			return fmt.Errorf("in %s: %w", r, err)
@@ -292,14 +295,14 @@ func releaseOwner(ctx context.Context, s *state) error {
 // deregister removes an AMI and then its snapshots; missing ones are done.
 func deregister(ctx context.Context, s *state, api images, ami string, snaps []string) error {
 	if ami != "" {
-		if _, err := api.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)}); err != nil && !isNotFound(err) {
+		if _, err := api.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(ami)}); err != nil && !awserr.NotFound(err) {
 			return fmt.Errorf("deregister image %s: %w", ami, err)
 		}
 		s.log.Info("image " + ami + " deregistered")
 	}
 	var errs []error
 	for _, sn := range snaps {
-		if _, err := api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(sn)}); err != nil && !isNotFound(err) {
+		if _, err := api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: aws.String(sn)}); err != nil && !awserr.NotFound(err) {
 			errs = append(errs, fmt.Errorf("delete snapshot %s: %w", sn, err))
 		}
 	}
@@ -332,7 +335,7 @@ func sweepImages(ctx context.Context, s *state, api images, region, known string
 		found[aws.ToString(im.ImageId)] = nil
 	}
 	var errs []error
-	for _, ami := range sortedKeys(found) {
+	for _, ami := range slices.Sorted(maps.Keys(found)) {
 		// A pending image's snapshot cannot be deleted until it is done.
 		snaps, err := waitSettled(ctx, s, api, region, ami)
 		if err != nil {
@@ -361,7 +364,7 @@ func waitSettled(ctx context.Context, s *state, api images, region, ami string) 
 	var snaps []string
 	err := poll(ctx, s.log, "image "+ami+" to settle before removal", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
 		out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{ami}})
-		if isNotFound(err) {
+		if awserr.NotFound(err) {
 			return true, "", nil
 		}
 		if err != nil {
@@ -476,7 +479,7 @@ func deprecateImages(ctx context.Context, s *state) error {
 	if err := set(s.api, s.cl.region(), s.amiID); err != nil {
 		return err
 	}
-	for _, r := range sortedKeys(s.copies) {
+	for _, r := range slices.Sorted(maps.Keys(s.copies)) {
 		if err := set(s.cl.in(r), r, s.copies[r].ami); err != nil {
 			return err
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // runInstance launches the build instance: the key pair and security
@@ -31,8 +34,8 @@ func runInstance(ctx context.Context, s *state) error {
 	}
 	out, err := s.api.RunInstances(ctx, in)
 	if err != nil {
-		if errCode(err) == "InvalidParameterValue" || errCode(err) == "Unsupported" {
-			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", in.InstanceType, s.launchAMI, shortErr(err))
+		if awserr.Is(err, "InvalidParameterValue", "Unsupported") {
+			return bake.BadInputf("launch %s from %s: %s (check instance_type, subnet_id and launch_block_device_mappings)", in.InstanceType, s.launchAMI, awserr.Short(err))
 		}
 		return fmt.Errorf("launch %s from %s: %w", in.InstanceType, s.launchAMI, err)
 	}
@@ -194,7 +197,7 @@ func (bd BlockDeviceMapping) sdk() types.BlockDeviceMapping {
 func waitRunning(ctx context.Context, s *state) error {
 	err := poll(ctx, s.log, "instance "+s.instanceID+" to run", s.cfg.instTO, func(ctx context.Context) (bool, string, error) {
 		out, err := s.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{s.instanceID}})
-		if isNotFound(err) {
+		if awserr.NotFound(err) {
 			return false, "not visible yet", nil // EC2 is eventually consistent
 		}
 		if err != nil {
@@ -286,13 +289,13 @@ func terminateInstance(ctx context.Context, s *state) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	list := sortedKeys(ids)
-	if _, err := s.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: list}); err != nil && !isNotFound(err) {
+	list := slices.Sorted(maps.Keys(ids))
+	if _, err := s.api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: list}); err != nil && !awserr.NotFound(err) {
 		return fmt.Errorf("terminate instance %v: %w", list, err)
 	}
 	err = poll(ctx, s.log, fmt.Sprintf("instance %v to terminate", list), s.cfg.instTO, func(ctx context.Context) (bool, string, error) {
 		out, err := s.api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: list})
-		if isNotFound(err) {
+		if awserr.NotFound(err) {
 			return true, "", nil
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	sshcomm "github.com/bakehq/bake/communicators/ssh"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // importKeyPair makes an ed25519 key in memory and imports its public
@@ -55,7 +56,7 @@ func deleteKeyPair(ctx context.Context, s *state) error {
 		return nil
 	}
 	_, err := s.api.DeleteKeyPair(ctx, &ec2.DeleteKeyPairInput{KeyName: aws.String(s.keyName)})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !awserr.NotFound(err) {
 		return fmt.Errorf("delete key pair %s: %w", s.keyName, err)
 	}
 	s.log.Info("key pair " + s.keyName + " deleted")

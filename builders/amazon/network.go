@@ -3,7 +3,9 @@ package amazon
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,7 +101,7 @@ func findNetwork(ctx context.Context, s *state) error {
 
 func filters(m map[string]string) []types.Filter {
 	var out []types.Filter
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, types.Filter{Name: aws.String(k), Values: []string{m[k]}})
 	}
 	return out
@@ -107,7 +109,7 @@ func filters(m map[string]string) []types.Filter {
 
 func showFilters(m map[string]string) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s=%q", k, m[k]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"

@@ -3,6 +3,8 @@ package amazon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	awscommon "github.com/hashicorp/packer-plugin-amazon/builder/common"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // createSecurityGroup makes a temporary security group that admits SSH
@@ -90,13 +93,13 @@ func deleteSecurityGroup(ctx context.Context, s *state) error {
 	for _, g := range out.SecurityGroups {
 		ids[aws.ToString(g.GroupId)] = true
 	}
-	for _, id := range sortedKeys(ids) {
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
 		err := poll(ctx, s.log, "security group "+id+" deleted", time.Minute, func(ctx context.Context) (bool, string, error) {
 			_, err := s.api.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
 			switch {
-			case err == nil || isNotFound(err):
+			case err == nil || awserr.NotFound(err):
 				return true, "", nil
-			case errCode(err) == "DependencyViolation":
+			case awserr.Code(err) == "DependencyViolation":
 				return false, "in use", nil
 			}
 			return false, "", err
@@ -132,7 +135,7 @@ func vpcOf(ctx context.Context, s *state) (string, error) {
 		return s.vpcID, nil
 	}
 	out, err := s.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{s.subnetID}})
-	if isNotFound(err) || err == nil && len(out.Subnets) == 0 {
+	if awserr.NotFound(err) || err == nil && len(out.Subnets) == 0 {
 		return "", bake.BadInputf("source %q: subnet_id %s does not exist in %s", c.name, s.subnetID, s.cl.region())
 	}
 	if err != nil {

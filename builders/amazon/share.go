@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -124,7 +126,7 @@ func shareImages(ctx context.Context, s *state) error {
 		api         images
 	}
 	targets := []target{{s.cl.region(), s.amiID, s.snapshots, s.api}}
-	for _, r := range sortedKeys(s.copies) {
+	for _, r := range slices.Sorted(maps.Keys(s.copies)) {
 		targets = append(targets, target{r, s.copies[r].ami, s.copies[r].snapshots, s.cl.in(r)})
 	}
 	for _, t := range targets {

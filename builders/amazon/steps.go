@@ -3,6 +3,8 @@ package amazon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -225,7 +227,7 @@ func (s *state) removalCommands() string {
 	for _, snap := range s.snapshots {
 		fmt.Fprintf(&b, "  aws ec2 delete-snapshot --region %s --snapshot-id %s\n", region, snap)
 	}
-	for _, r := range sortedKeys(s.copies) {
+	for _, r := range slices.Sorted(maps.Keys(s.copies)) {
 		c := s.copies[r]
 		if c.ami != "" {
 			fmt.Fprintf(&b, "  aws ec2 deregister-image --region %s --image-id %s\n", r, c.ami)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/bakehq/bake/bake"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // VerifiesArtifacts: Capture runs the verify block (bake.Verifier).
@@ -135,7 +136,7 @@ func admitHTTP(ctx context.Context, s *state, ports []int) error {
 	}
 	if _, err := s.api.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: aws.String(s.groupID), IpPermissions: perms,
-	}); err != nil && errCode(err) != "InvalidPermission.Duplicate" {
+	}); err != nil && awserr.Code(err) != "InvalidPermission.Duplicate" {
 		return fmt.Errorf("let tcp/%s into security group %s for the verify block: %w", joinInts(ports), s.groupID, err)
 	}
 	s.log.Info(fmt.Sprintf("security group %s admits tcp/%s from %s for the verify block", s.groupID, joinInts(ports), strings.Join(s.cidrs, ", ")))

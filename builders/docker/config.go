@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	packerdocker "github.com/hashicorp/packer-plugin-docker/builder/docker"
 	"github.com/zclconf/go-cty/cty"
 
@@ -156,7 +155,7 @@ func Decode(dc bake.DecodeContext) (*Config, hcl.Diagnostics) {
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("invalid %s in source %q", field, dc.Name),
 			Detail:   msg,
-			Subject:  attrRange(dc, field),
+			Subject:  dc.AttrRange(field),
 		})
 	}
 	if !g.v.GetAttr("build").IsNull() {
@@ -280,29 +279,4 @@ func (g getter) strmap(n string) map[string]string {
 		}
 	}
 	return out
-}
-
-func attrRange(dc bake.DecodeContext, name string) *hcl.Range {
-	if sb, ok := dc.Body.(*hclsyntax.Body); ok {
-		if a, ok := sb.Attributes[name]; ok {
-			return a.Expr.Range().Ptr()
-		}
-		for _, b := range sb.Blocks {
-			if b.Type == name {
-				return b.TypeRange.Ptr()
-			}
-		}
-		r := sb.MissingItemRange()
-		return &r
-	}
-	if attrs, d := dc.Body.JustAttributes(); !d.HasErrors() {
-		if a, ok := attrs[name]; ok {
-			return a.Expr.Range().Ptr()
-		}
-	}
-	if sb, ok := dc.Body.(interface{ MissingItemRange() hcl.Range }); ok {
-		r := sb.MissingItemRange()
-		return &r
-	}
-	return dc.Range.Ptr()
 }

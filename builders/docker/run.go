@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
@@ -67,7 +68,7 @@ func (b *Builder) hostConfig() (*container.HostConfig, error) {
 			hc.Tmpfs[path] = opts
 		}
 	}
-	for _, host := range sortedKeys(c.Volumes) {
+	for _, host := range slices.Sorted(maps.Keys(c.Volumes)) {
 		hc.Binds = append(hc.Binds, expandHome(host)+":"+c.Volumes[host])
 	}
 	return hc, nil
@@ -99,7 +100,7 @@ func (b *Builder) runArgs() []string {
 	for _, v := range c.Tmpfs {
 		args = append(args, "--tmpfs", v)
 	}
-	for _, host := range sortedKeys(c.Volumes) {
+	for _, host := range slices.Sorted(maps.Keys(c.Volumes)) {
 		args = append(args, "-v", expandHome(host)+":"+c.Volumes[host])
 	}
 	return args
@@ -120,7 +121,7 @@ func (b *Builder) runCommand(ctx context.Context, image, name string, labels map
 		return "", bake.BadInputf("source %q: run_command runs the docker CLI, which is not installed: install it (apt-get install docker.io, or docker-ce-cli), or remove run_command", b.cfg.name)
 	}
 	args := []string{"run", "--name", name}
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		args = append(args, "--label", k+"="+labels[k])
 	}
 	args = append(args, b.runArgs()...)
@@ -175,15 +176,6 @@ func expandHome(p string) string {
 		}
 	}
 	return p
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // tail is the last lines of command output, for errors.

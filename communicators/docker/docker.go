@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -250,20 +249,13 @@ func (c *Comm) UploadDir(ctx context.Context, dst, src string) error {
 // writeTree writes the tree under src as tar, names relative to src.
 func writeTree(w io.Writer, src string) error {
 	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
+	err := bake.WalkTree(src, func(p, rel string, info fs.FileInfo) error {
+		if rel == "." {
+			return nil
 		}
 		link := ""
 		if info.Mode()&fs.ModeSymlink != 0 {
+			var err error
 			if link, err = os.Readlink(p); err != nil {
 				return err
 			}
@@ -272,8 +264,8 @@ func writeTree(w io.Writer, src string) error {
 		if err != nil {
 			return err
 		}
-		hdr.Name = filepath.ToSlash(rel)
-		if d.IsDir() {
+		hdr.Name = rel
+		if info.IsDir() {
 			hdr.Name += "/"
 		}
 		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""

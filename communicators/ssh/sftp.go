@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -207,21 +206,10 @@ func (c *Comm) uploadDir(ctx context.Context, cl *sftp.Client, dst, src string) 
 		info          fs.FileInfo
 	}
 	var files []job
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		remote := path.Join(dst, filepath.ToSlash(rel))
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
+	err := bake.WalkTree(src, func(p, rel string, info fs.FileInfo) error {
+		remote := path.Join(dst, rel)
 		switch {
-		case d.IsDir():
+		case info.IsDir():
 			if rel != "." {
 				if err := cl.Mkdir(remote); err != nil {
 					if st, serr := cl.Stat(remote); serr != nil || !st.IsDir() {

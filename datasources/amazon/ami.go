@@ -14,8 +14,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/bakehq/bake/bake"
-	amazonbuilder "github.com/bakehq/bake/builders/amazon"
 	"github.com/bakehq/bake/datasources"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // AMIType is the amazon-ami data block's type label.
@@ -103,10 +103,10 @@ func (a *AMI) Execute(ctx context.Context) (cty.Value, error) {
 	}
 	out, err := cl.DescribeImages(ctx, in)
 	if err != nil {
-		if c := amazonbuilder.ErrCode(err); c == "InvalidParameterValue" || c == "InvalidParameterCombination" {
-			return cty.NilVal, a.b.Errorf("%s: %s: fix the filters (any DescribeImages filter name is valid)", a.filterString(), amazonbuilder.ShortErr(err))
+		if c := awserr.Code(err); c == "InvalidParameterValue" || c == "InvalidParameterCombination" {
+			return cty.NilVal, a.b.Errorf("%s: %s: fix the filters (any DescribeImages filter name is valid)", a.filterString(), awserr.Short(err))
 		}
-		return cty.NilVal, a.b.Failf("describe AMIs (%s) in %s: %s", a.filterString(), cfg.Region, amazonbuilder.ShortErr(err))
+		return cty.NilVal, a.b.Failf("describe AMIs (%s) in %s: %s", a.filterString(), cfg.Region, awserr.Short(err))
 	}
 	images := out.Images
 	switch {

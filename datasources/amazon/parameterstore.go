@@ -11,8 +11,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/bakehq/bake/bake"
-	amazonbuilder "github.com/bakehq/bake/builders/amazon"
 	"github.com/bakehq/bake/datasources"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // ParameterStoreType is the amazon-parameterstore data block's type label.
@@ -63,16 +63,16 @@ func (p *ParameterStore) Execute(ctx context.Context) (cty.Value, error) {
 		return cty.NilVal, err
 	}
 	out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.name), WithDecryption: aws.Bool(p.decrypt)})
-	switch amazonbuilder.ErrCode(err) {
+	switch awserr.Code(err) {
 	case "":
 	case "ParameterNotFound":
 		return cty.NilVal, p.b.Errorf("parameter %q not found in %s: check name and region", p.name, cfg.Region)
 	case "ParameterVersionNotFound":
 		return cty.NilVal, p.b.Errorf("parameter %q: that version does not exist in %s: check the :N after the name", p.name, cfg.Region)
 	case "ValidationException":
-		return cty.NilVal, p.b.Errorf("parameter %q: %s", p.name, amazonbuilder.ShortErr(err))
+		return cty.NilVal, p.b.Errorf("parameter %q: %s", p.name, awserr.Short(err))
 	default:
-		return cty.NilVal, p.b.Failf("get parameter %q in %s: %s", p.name, cfg.Region, amazonbuilder.ShortErr(err))
+		return cty.NilVal, p.b.Failf("get parameter %q in %s: %s", p.name, cfg.Region, awserr.Short(err))
 	}
 	if err != nil {
 		return cty.NilVal, p.b.Failf("get parameter %q in %s: %w", p.name, cfg.Region, err)

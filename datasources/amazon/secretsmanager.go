@@ -13,8 +13,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/bakehq/bake/bake"
-	amazonbuilder "github.com/bakehq/bake/builders/amazon"
 	"github.com/bakehq/bake/datasources"
+	"github.com/bakehq/bake/internal/awserr"
 )
 
 // SecretsManagerType is the amazon-secretsmanager data block's type label.
@@ -82,15 +82,15 @@ func (s *SecretsManager) Execute(ctx context.Context) (cty.Value, error) {
 		in.VersionStage = aws.String(s.stage)
 	}
 	out, err := sm.NewFromConfig(cfg).GetSecretValue(ctx, in)
-	switch amazonbuilder.ErrCode(err) {
+	switch awserr.Code(err) {
 	case "":
 		if err != nil {
 			return cty.NilVal, s.b.Failf("get secret %q in %s: %w", s.name, cfg.Region, err)
 		}
 	case "ResourceNotFoundException", "InvalidRequestException":
-		return cty.NilVal, s.b.Errorf("secret %q version %q not found in %s (%s): check name, version_id or version_stage, and region", s.name, version, cfg.Region, amazonbuilder.ShortErr(err))
+		return cty.NilVal, s.b.Errorf("secret %q version %q not found in %s (%s): check name, version_id or version_stage, and region", s.name, version, cfg.Region, awserr.Short(err))
 	default:
-		return cty.NilVal, s.b.Failf("get secret %q in %s: %s", s.name, cfg.Region, amazonbuilder.ShortErr(err))
+		return cty.NilVal, s.b.Failf("get secret %q in %s: %s", s.name, cfg.Region, awserr.Short(err))
 	}
 	str := aws.ToString(out.SecretString)
 	value, err := secretValue(str, s.key)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/config"
+	"github.com/bakehq/bake/internal/console"
 )
 
 type buildFlags struct {
@@ -128,7 +129,7 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	if f.json {
 		progress = st.Out
 	}
-	rep := newReporter(progress, f.json, !f.json && IsTerminal(st.Err))
+	rep := console.NewReporter(progress, f.json, !f.json && console.IsTerminal(st.Err))
 	r := redact.Reporter(rep)
 	for _, w := range cfg.Warnings {
 		r.Report(bake.Event{Time: time.Now(), Type: bake.EventWarning, Message: w})
@@ -195,9 +196,9 @@ func runBuild(ctx context.Context, st Streams, path string, f buildFlags) error 
 	case failed == 0:
 		return nil
 	case badInput == failed:
-		return &exitError{code: ExitBadInput}
+		return &console.ExitError{Code: console.ExitBadInput}
 	default:
-		return &exitError{code: ExitFailed}
+		return &console.ExitError{Code: console.ExitFailed}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/bakehq/bake/bake/claim"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
+	"github.com/bakehq/bake/internal/console"
 )
 
 // storeFlags choose the kind of artifact a lifecycle command works on.
@@ -321,7 +322,7 @@ func prune(ctx context.Context, st Streams, s images.Store, name string, p image
 		}
 	}
 	if failed > 0 {
-		return &exitError{code: ExitFailed}
+		return &console.ExitError{Code: console.ExitFailed}
 	}
 	fmt.Fprintf(st.Out, "removed %d of %d versions\n", n, len(plan))
 	return nil

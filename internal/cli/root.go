@@ -4,60 +4,22 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/bakehq/bake/bake"
-)
-
-// Exit codes.
-const (
-	ExitOK       = 0
-	ExitFailed   = 1 // the build (or the command's work) failed
-	ExitBadInput = 2 // the user must fix a file, flag or variable
+	"github.com/bakehq/bake/internal/console"
 )
 
 // Streams are a command's standard streams: stdout is the result,
 // stderr is progress.
-type Streams struct {
-	In  io.Reader
-	Out io.Writer
-	Err io.Writer
-}
-
-// IsTerminal reports whether w is a terminal (for the live view).
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
+type Streams = console.Streams
 
 // Main runs bake with args and returns the exit code.
 func Main(ctx context.Context, st Streams, args []string) int {
-	err := Run(ctx, st, args)
-	if err == nil {
-		return ExitOK
-	}
-	var silent *exitError
-	if errors.As(err, &silent) {
-		return silent.code
-	}
-	fmt.Fprintf(st.Err, "error: %s\n", err)
-	if bake.IsBadInput(err) {
-		return ExitBadInput
-	}
-	return ExitFailed
+	return console.Exit(st.Err, Run(ctx, st, args))
 }
-
-// exitError ends a command with a code after it has said why itself.
-type exitError struct{ code int }
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // Run runs bake with args.
 func Run(ctx context.Context, st Streams, args []string) error {

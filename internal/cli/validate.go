@@ -14,6 +14,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/config"
+	"github.com/bakehq/bake/internal/console"
 )
 
 func newValidateCmd(st Streams) *cobra.Command {
@@ -158,7 +159,7 @@ func newFmtCmd(st Streams) *cobra.Command {
 				}
 			}
 			if check && unformatted > 0 {
-				return &exitError{code: 3}
+				return &console.ExitError{Code: 3}
 			}
 			return nil
 		},

@@ -14,19 +14,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bakehq/bake/bake"
-	bakecli "github.com/bakehq/bake/internal/cli"
+	"github.com/bakehq/bake/internal/console"
 	"github.com/bakehq/bake/roll"
 )
 
 // Streams are the command's standard streams (bake's): stdout is the
 // result, stderr is progress.
-type Streams = bakecli.Streams
+type Streams = console.Streams
 
 // Exit codes: bake's, and one for a roll that went back to blue.
 const (
-	ExitOK         = bakecli.ExitOK
-	ExitFailed     = bakecli.ExitFailed
-	ExitBadInput   = bakecli.ExitBadInput
+	ExitOK         = console.ExitOK
+	ExitFailed     = console.ExitFailed
+	ExitBadInput   = console.ExitBadInput
 	ExitRolledBack = 3 // a gate failed or the roll was aborted: traffic is on blue
 	ExitLocked     = 4 // another roll of the service is running
 )
@@ -34,20 +34,16 @@ const (
 // Main runs roll with args and returns the exit code.
 func Main(ctx context.Context, st Streams, args []string) int {
 	err := Run(ctx, st, args)
-	if err == nil {
-		return ExitOK
-	}
-	fmt.Fprintf(st.Err, "error: %s\n", err)
+	code := console.Exit(st.Err, err)
 	var rb interface{ RolledBack() bool }
 	switch {
-	case bake.IsBadInput(err):
-		return ExitBadInput
+	case code != ExitFailed:
 	case errors.Is(err, roll.ErrLocked):
 		return ExitLocked
 	case errors.As(err, &rb):
 		return ExitRolledBack
 	}
-	return ExitFailed
+	return code
 }
 
 type flags struct {
@@ -179,7 +175,7 @@ func show(st Streams, f flags, v any) error {
 }
 
 // roller loads the service and the AWS configuration.
-func roller(ctx context.Context, st Streams, f flags) (*roll.Roller, bakecli.Reporter, error) {
+func roller(ctx context.Context, st Streams, f flags) (*roll.Roller, console.Reporter, error) {
 	if f.service == "" {
 		return nil, nil, bake.BadInputf("say which service with --service FILE (a %s file)", roll.FileSuffix)
 	}
@@ -199,7 +195,7 @@ func roller(ctx context.Context, st Streams, f flags) (*roll.Roller, bakecli.Rep
 	if f.json {
 		progress = st.Out
 	}
-	rep := bakecli.NewReporter(progress, f.json, !f.json && bakecli.IsTerminal(st.Err))
+	rep := console.NewReporter(progress, f.json, !f.json && console.IsTerminal(st.Err))
 	return roll.New(svc, roll.NewClients(cfg), rep), rep, nil
 }
 

@@ -3,6 +3,8 @@ package ec2
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -147,7 +149,7 @@ func (e *EC2) seedPublic(ctx context.Context, ref string) error {
 // snapshotUser is the login user of the AMI whose root snapshot is snap,
 // for an AMI registered from it. Call with e.mu held.
 func (e *EC2) snapshotUser(snap string) string {
-	for _, id := range sortedKeys(e.st.Images) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Images)) {
 		im := e.st.Images[id]
 		if len(im.BlockDeviceMappings) > 0 && im.BlockDeviceMappings[0].Ebs != nil &&
 			deref(im.BlockDeviceMappings[0].Ebs.SnapshotId) == snap && im.LoginUser != "" {

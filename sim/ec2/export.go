@@ -3,6 +3,8 @@ package ec2
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -51,7 +53,7 @@ func (e *EC2) LaunchFromTemplate(ctx context.Context, r LaunchRequest) (Instance
 	}
 	l := launch{SubnetID: r.SubnetID}
 	var tags []types.Tag
-	for _, k := range sortedKeys(r.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(r.Tags)) {
 		tags = append(tags, types.Tag{Key: strPtr(k), Value: strPtr(r.Tags[k])})
 	}
 	e.mu.Lock()

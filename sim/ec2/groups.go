@@ -3,7 +3,9 @@ package ec2
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -190,7 +192,7 @@ func (e *EC2) describeSecurityGroups(_ context.Context, _ *core.Request, in *ec2
 		}
 	}
 	out := &ec2.DescribeSecurityGroupsOutput{SecurityGroups: []types.SecurityGroup{}}
-	for _, id := range sortedKeys(e.st.Groups) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Groups)) {
 		g := e.st.Groups[id]
 		if len(in.GroupIds) > 0 && !contains(in.GroupIds, id) || len(in.GroupNames) > 0 && !contains(in.GroupNames, deref(g.GroupName)) {
 			continue

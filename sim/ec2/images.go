@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,7 +123,7 @@ func (e *EC2) describeImages(_ context.Context, _ *core.Request, in *ec2.Describ
 		return nil, core.Errorf("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
 	}
 	out := &ec2.DescribeImagesOutput{Images: []types.Image{}}
-	for _, id := range sortedKeys(e.st.Images) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Images)) {
 		im := e.st.Images[id]
 		if len(in.ImageIds) > 0 && !contains(in.ImageIds, id) {
 			continue
@@ -553,7 +555,7 @@ func (e *EC2) describeSnapshots(_ context.Context, _ *core.Request, in *ec2.Desc
 		}
 	}
 	out := &ec2.DescribeSnapshotsOutput{Snapshots: []types.Snapshot{}}
-	for _, id := range sortedKeys(e.st.Snapshots) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Snapshots)) {
 		s := e.st.Snapshots[id]
 		if len(in.SnapshotIds) > 0 && !contains(in.SnapshotIds, id) {
 			continue
@@ -596,7 +598,7 @@ func (e *EC2) deleteSnapshot(_ context.Context, _ *core.Request, in *ec2.DeleteS
 	if !ok {
 		return nil, core.Errorf("InvalidSnapshot.NotFound", "The snapshot '%s' does not exist.", id)
 	}
-	for _, amiID := range sortedKeys(e.st.Images) {
+	for _, amiID := range slices.Sorted(maps.Keys(e.st.Images)) {
 		for _, b := range e.st.Images[amiID].BlockDeviceMappings {
 			if b.Ebs != nil && deref(b.Ebs.SnapshotId) == id {
 				return nil, core.Errorf("InvalidSnapshot.InUse", "The snapshot %s is currently in use by %s", id, amiID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -98,7 +99,7 @@ func (e *EC2) runInstances(ctx context.Context, req *core.Request, in *ec2.RunIn
 	if token != "" {
 		if resID, ok := e.tokens[token]; ok {
 			out := &ec2.RunInstancesOutput{ReservationId: &resID, OwnerId: &e.account}
-			for _, id := range sortedKeys(e.st.Instances) {
+			for _, id := range slices.Sorted(maps.Keys(e.st.Instances)) {
 				if inst := e.st.Instances[id]; inst.ReservationID == resID {
 					out.Instances = append(out.Instances, e.view(inst))
 					out.Groups = inst.SecurityGroups
@@ -465,7 +466,7 @@ func (e *EC2) describeInstances(_ context.Context, _ *core.Request, in *ec2.Desc
 	}
 	ids := in.InstanceIds
 	if len(ids) == 0 {
-		ids = sortedKeys(e.st.Instances)
+		ids = slices.Sorted(maps.Keys(e.st.Instances))
 	} else {
 		sort.Strings(ids)
 	}
@@ -508,7 +509,7 @@ func (e *EC2) describeInstanceStatus(_ context.Context, _ *core.Request, in *ec2
 	}
 	ids := in.InstanceIds
 	if len(ids) == 0 {
-		ids = sortedKeys(e.st.Instances)
+		ids = slices.Sorted(maps.Keys(e.st.Instances))
 	}
 	out := &ec2.DescribeInstanceStatusOutput{InstanceStatuses: []types.InstanceStatus{}}
 	for _, id := range ids {

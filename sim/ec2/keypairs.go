@@ -12,6 +12,8 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,7 +194,7 @@ func (e *EC2) describeKeyPairs(_ context.Context, _ *core.Request, in *ec2.Descr
 		}
 	}
 	out := &ec2.DescribeKeyPairsOutput{KeyPairs: []types.KeyPairInfo{}}
-	for _, name := range sortedKeys(e.st.KeyPairs) {
+	for _, name := range slices.Sorted(maps.Keys(e.st.KeyPairs)) {
 		k := e.st.KeyPairs[name]
 		if len(in.KeyNames) > 0 && !contains(in.KeyNames, name) || len(in.KeyPairIds) > 0 && !contains(in.KeyPairIds, *k.KeyPairId) {
 			continue

@@ -2,6 +2,8 @@ package ec2
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -132,7 +134,7 @@ func (e *EC2) describeTags(_ context.Context, _ *core.Request, in *ec2.DescribeT
 	defer e.mu.Unlock()
 	var all []types.TagDescription
 	var ids []string
-	for _, id := range sortedKeys(e.st.Tags) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Tags)) {
 		for _, t := range tagList(e.st.Tags[id]) {
 			td := types.TagDescription{Key: t.Key, Value: t.Value, ResourceId: strPtr(id), ResourceType: resourceType(id)}
 			if !fs.match(func(n string) []string {

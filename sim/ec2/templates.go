@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -192,7 +194,7 @@ func (e *EC2) describeLaunchTemplates(_ context.Context, _ *core.Request, in *ec
 		}
 	}
 	out := &ec2.DescribeLaunchTemplatesOutput{LaunchTemplates: []types.LaunchTemplate{}}
-	for _, id := range sortedKeys(e.st.Templates) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Templates)) {
 		t := e.st.Templates[id]
 		if len(in.LaunchTemplateIds) > 0 && !contains(in.LaunchTemplateIds, id) ||
 			len(in.LaunchTemplateNames) > 0 && !contains(in.LaunchTemplateNames, deref(t.LaunchTemplateName)) {
@@ -226,7 +228,7 @@ func (e *EC2) describeLaunchTemplateVersions(_ context.Context, _ *core.Request,
 		if len(in.Versions) > 0 {
 			return nil, core.Missing("The request must contain the parameter LaunchTemplateId or LaunchTemplateName")
 		}
-		for _, id := range sortedKeys(e.st.Templates) {
+		for _, id := range slices.Sorted(maps.Keys(e.st.Templates)) {
 			ts = append(ts, e.st.Templates[id])
 		}
 	}

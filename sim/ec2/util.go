@@ -171,15 +171,6 @@ func (e *EC2) setTags(id string, tags []types.Tag) {
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // page cuts a sorted list of ids to MaxResults after NextToken (the id to
 // start from).
 func page(ids []string, token *string, max *int32) ([]string, *string) {

@@ -3,6 +3,7 @@ package ec2
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -305,7 +306,7 @@ func (e *EC2) describeVolumes(_ context.Context, _ *core.Request, in *ec2.Descri
 		return nil, core.Errorf("InvalidVolume.NotFound", "The volume '%s' does not exist.", strings.Join(missing, ", "))
 	}
 	var ids []string
-	for _, id := range sortedKeys(e.st.Volumes) {
+	for _, id := range slices.Sorted(maps.Keys(e.st.Volumes)) {
 		if len(in.VolumeIds) > 0 && !contains(in.VolumeIds, id) {
 			continue
 		}

@@ -2,6 +2,8 @@ package elbv2
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,7 +201,7 @@ func (e *ELBv2) describeListeners(_ context.Context, _ *core.Request, in *elb.De
 		if e.lbs[*in.LoadBalancerArn] == nil {
 			return nil, errLBNotFound()
 		}
-		for _, arn := range sortedKeys(e.listeners) {
+		for _, arn := range slices.Sorted(maps.Keys(e.listeners)) {
 			if l := e.listeners[arn]; aws.ToString(l.L.LoadBalancerArn) == *in.LoadBalancerArn {
 				out.Listeners = append(out.Listeners, l.L)
 			}

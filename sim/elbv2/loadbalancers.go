@@ -3,8 +3,10 @@ package elbv2
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -175,7 +177,7 @@ func (e *ELBv2) describeLoadBalancers(_ context.Context, _ *core.Request, in *el
 			out.LoadBalancers = append(out.LoadBalancers, lb.LB)
 		}
 	default:
-		for _, arn := range sortedKeys(e.lbs) {
+		for _, arn := range slices.Sorted(maps.Keys(e.lbs)) {
 			out.LoadBalancers = append(out.LoadBalancers, e.lbs[arn].LB)
 		}
 	}

@@ -2,7 +2,9 @@ package elbv2
 
 import (
 	"context"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -292,7 +294,7 @@ func (e *ELBv2) describeTargetGroups(_ context.Context, _ *core.Request, in *elb
 		if lbArn != "" && e.lbs[lbArn] == nil {
 			return nil, errLBNotFound()
 		}
-		for _, arn := range sortedKeys(e.tgs) {
+		for _, arn := range slices.Sorted(maps.Keys(e.tgs)) {
 			v := e.tgView(e.tgs[arn])
 			if lbArn == "" || contains(v.LoadBalancerArns, lbArn) {
 				out.TargetGroups = append(out.TargetGroups, v)
@@ -551,13 +553,4 @@ func contains(s []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

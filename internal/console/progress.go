@@ -1,4 +1,4 @@
-package cli
+package console
 
 import (
 	"encoding/json"
@@ -12,15 +12,15 @@ import (
 	"github.com/bakehq/bake/bake"
 )
 
-// reporter is a bake.Reporter that is stopped when the run ends.
-type reporter interface {
+// Reporter is a bake.Reporter that is stopped when the run ends.
+type Reporter interface {
 	bake.Reporter
 	Close()
 }
 
-// newReporter picks the output: JSON events, a live view on a terminal,
-// or plain timestamped lines (CI).
-func newReporter(w io.Writer, jsonOut, tty bool) reporter {
+// NewReporter picks the progress output: JSON events, a live view on a
+// terminal, or plain timestamped lines (CI).
+func NewReporter(w io.Writer, jsonOut, tty bool) Reporter {
 	switch {
 	case jsonOut:
 		enc := json.NewEncoder(w)
