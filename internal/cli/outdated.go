@@ -14,6 +14,7 @@ import (
 	"github.com/bakehq/bake/bake/rebuild"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
 	"github.com/bakehq/bake/images"
+	"github.com/bakehq/bake/internal/console"
 )
 
 func newOutdatedCmd(st Streams) *cobra.Command {
@@ -56,7 +57,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 	}
 	// Starting an instance for the update check takes minutes: its
 	// progress goes to stderr.
-	rep := newReporter(st.Err, false, IsTerminal(st.Err))
+	rep := console.NewReporter(st.Err, false, console.IsTerminal(st.Err))
 	rebuild.Each(ctx, cs, parallel, func(ctx context.Context, c *rebuild.Candidate) {
 		r := rows[c]
 		base, err := c.Job.Builder.Resolve(ctx)
@@ -130,7 +131,7 @@ func runOutdated(ctx context.Context, st Streams, path string, parallel int) err
 		return err
 	}
 	if failed > 0 {
-		return &exitError{code: ExitFailed}
+		return &console.ExitError{Code: console.ExitFailed}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/bakehq/bake/bake/claim"
 	"github.com/bakehq/bake/bake/rebuild"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
+	"github.com/bakehq/bake/internal/console"
 )
 
 type rebuildFlags struct {
@@ -146,7 +147,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	// for: engine and registry calls, nothing boots) and, when it needs
 	// it, baked at once; at most -parallel bakes and update checks run
 	// at a time.
-	rep := newReporter(st.Err, f.json, !f.json && IsTerminal(st.Err))
+	rep := console.NewReporter(st.Err, f.json, !f.json && console.IsTerminal(st.Err))
 	opts := bake.RunOptions{
 		Parallel: 1, Reporter: rep, Version: version, BuildTime: buildTime, RunUUID: runUUID,
 		Revision: rev, SourceURL: gitSource(root, root), Cache: !f.noCache,
@@ -241,9 +242,9 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 	case failed == 0:
 		return nil
 	case badInput == failed:
-		return &exitError{code: ExitBadInput}
+		return &console.ExitError{Code: console.ExitBadInput}
 	default:
-		return &exitError{code: ExitFailed}
+		return &console.ExitError{Code: console.ExitFailed}
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/bakehq/bake/internal/console"
 	"strings"
 	"testing"
 )
@@ -15,15 +16,15 @@ func TestRecipeCommands(t *testing.T) {
 		code     int
 		out, err []string
 	}{
-		{"list", []string{"recipe", "list"}, ExitOK, []string{"base ", "haproxy ", "java ", "mariadb ", "memcached ", "nginx ", "nodejs ", "php-fpm ", "redis ", "security-patches ", "tomcat "}, nil},
-		{"show", []string{"recipe", "show", "tomcat"}, ExitOK, []string{"recipe tomcat", "Example:", "Params:", "port", "number, default 8080", `include "java"`}, nil},
-		{"render", []string{"recipe", "render", "nginx", "-p", "port=8080"}, ExitOK, []string{"#!/bin/sh", "listen 8080 default_server;", "_bake_done nginx"}, nil},
-		{"render a list param", []string{"recipe", "render", "haproxy", "-p", "backends=10.0.0.1:80,10.0.0.2:80"}, ExitOK, []string{"server app0 10.0.0.1:80 check", "server app1 10.0.0.2:80 check"}, nil},
-		{"unknown recipe", []string{"recipe", "render", "ngnix"}, ExitBadInput, nil, []string{`unknown recipe "ngnix"`, `Did you mean "nginx"`}},
-		{"unknown param", []string{"recipe", "render", "nginx", "-p", "prot=1"}, ExitBadInput, nil, []string{`unknown param "prot"`, "-p prot=1"}},
-		{"mistyped param", []string{"recipe", "render", "nginx", "-p", "port=http"}, ExitBadInput, nil, []string{`wrong type for param "port"`, "recipes/library/nginx.hcl:"}},
-		{"bad flag", []string{"recipe", "render", "nginx", "-p", "port"}, ExitBadInput, nil, []string{"NAME=VALUE"}},
-		{"no name", []string{"recipe", "show"}, ExitBadInput, nil, []string{"usage: bake recipe show NAME"}},
+		{"list", []string{"recipe", "list"}, console.ExitOK, []string{"base ", "haproxy ", "java ", "mariadb ", "memcached ", "nginx ", "nodejs ", "php-fpm ", "redis ", "security-patches ", "tomcat "}, nil},
+		{"show", []string{"recipe", "show", "tomcat"}, console.ExitOK, []string{"recipe tomcat", "Example:", "Params:", "port", "number, default 8080", `include "java"`}, nil},
+		{"render", []string{"recipe", "render", "nginx", "-p", "port=8080"}, console.ExitOK, []string{"#!/bin/sh", "listen 8080 default_server;", "_bake_done nginx"}, nil},
+		{"render a list param", []string{"recipe", "render", "haproxy", "-p", "backends=10.0.0.1:80,10.0.0.2:80"}, console.ExitOK, []string{"server app0 10.0.0.1:80 check", "server app1 10.0.0.2:80 check"}, nil},
+		{"unknown recipe", []string{"recipe", "render", "ngnix"}, console.ExitBadInput, nil, []string{`unknown recipe "ngnix"`, `Did you mean "nginx"`}},
+		{"unknown param", []string{"recipe", "render", "nginx", "-p", "prot=1"}, console.ExitBadInput, nil, []string{`unknown param "prot"`, "-p prot=1"}},
+		{"mistyped param", []string{"recipe", "render", "nginx", "-p", "port=http"}, console.ExitBadInput, nil, []string{`wrong type for param "port"`, "recipes/library/nginx.hcl:"}},
+		{"bad flag", []string{"recipe", "render", "nginx", "-p", "port"}, console.ExitBadInput, nil, []string{"NAME=VALUE"}},
+		{"no name", []string{"recipe", "show"}, console.ExitBadInput, nil, []string{"usage: bake recipe show NAME"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

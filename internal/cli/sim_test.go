@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/bakehq/bake/internal/console"
 	"strings"
 	"testing"
 )
@@ -27,8 +28,8 @@ func TestSimBadFlags(t *testing.T) {
 			t.Parallel()
 			var out, errb bytes.Buffer
 			code := Main(context.Background(), Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, append([]string{"sim"}, tt.args...))
-			if code != ExitBadInput {
-				t.Errorf("exit %d, want %d; stderr: %s", code, ExitBadInput, errb.String())
+			if code != console.ExitBadInput {
+				t.Errorf("exit %d, want %d; stderr: %s", code, console.ExitBadInput, errb.String())
 			}
 			if !strings.Contains(errb.String(), tt.want) {
 				t.Errorf("stderr lacks %q:\n%s", tt.want, errb.String())
