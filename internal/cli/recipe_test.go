@@ -3,9 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
-	"github.com/bakehq/bake/internal/console"
 	"strings"
 	"testing"
+
+	"github.com/bakehq/bake/internal/console"
 )
 
 func TestRecipeCommands(t *testing.T) {

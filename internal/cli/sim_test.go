@@ -3,9 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
-	"github.com/bakehq/bake/internal/console"
 	"strings"
 	"testing"
+
+	"github.com/bakehq/bake/internal/console"
 )
 
 // TestSimBadFlags: bad flags of bake sim are bad input (exit 2), found
