@@ -237,10 +237,7 @@ func FindFingerprint(ctx context.Context, api ImageLister, registry func(host st
 	if registry == nil {
 		registry = NewRegistry
 	}
-	list, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("label", bake.LabelFingerprint+"="+fp),
-		filters.Arg("reference", repository),
-	)})
+	list, err := listBakeImages(ctx, api, bake.LabelFingerprint, fp, repository)
 	if err != nil {
 		return nil, fmt.Errorf("list images of %s on the docker engine: %w", repository, err)
 	}
@@ -317,10 +314,7 @@ func firstOr(list []string, def string) string {
 // Latest returns the newest image job made in repository that is on the
 // engine, in one engine call; nil when there is none.
 func Latest(ctx context.Context, api ImageLister, job, repository string) (*Version, error) {
-	list, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("label", bake.LabelName+"="+job),
-		filters.Arg("reference", repository),
-	)})
+	list, err := listBakeImages(ctx, api, bake.LabelName, job, repository)
 	if err != nil {
 		return nil, fmt.Errorf("list images of %s on the docker engine: %w", repository, err)
 	}

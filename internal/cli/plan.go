@@ -13,6 +13,7 @@ import (
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/bake/rebuild"
+	"github.com/bakehq/bake/images"
 )
 
 type planFlags struct {
@@ -84,7 +85,7 @@ func runPlan(ctx context.Context, st Streams, root string, f planFlags) error {
 	if f.version != "" {
 		skip = version
 	}
-	shards := rebuild.Split(rebuild.Weights(ctx, cs, skip, f.parallel), f.shards)
+	shards := rebuild.Split(rebuild.Weights(images.WithSnapshot(ctx), cs, skip, f.parallel), f.shards)
 	if f.json {
 		m := struct {
 			Include []matrixEntry `json:"include"`

@@ -19,6 +19,7 @@ import (
 	"github.com/bakehq/bake/bake/claim"
 	"github.com/bakehq/bake/bake/rebuild"
 	dockerbuilder "github.com/bakehq/bake/builders/docker"
+	"github.com/bakehq/bake/images"
 	"github.com/bakehq/bake/internal/console"
 )
 
@@ -117,7 +118,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 		if f.version != "" {
 			skip = version
 		}
-		mine := rebuild.Split(rebuild.Weights(ctx, cs, skip, max(f.parallel, 4)), shards)[shard-1]
+		mine := rebuild.Split(rebuild.Weights(images.WithSnapshot(ctx), cs, skip, max(f.parallel, 4)), shards)[shard-1]
 		var kept []*rebuild.Candidate
 		for _, c := range cs {
 			if slices.Contains(mine.Bakes, c.Bake) {
@@ -161,6 +162,9 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 			return false
 		}
 	}
+	// Planning reads the engine's bake images once; the second look
+	// under a claim (bakeOne) asks the engine again.
+	planCtx := images.WithSnapshot(ctx)
 	po := rebuild.PlanOptions{
 		CheckUpdates: f.checkUpdates, Engine: engine, RunUUID: runUUID, Reporter: rep,
 		Acquire: acquire, Release: func() { <-heavy },
@@ -183,7 +187,7 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 				return
 			}
 			if f.nightly {
-				rebuild.Plan(ctx, c, po)
+				rebuild.Plan(planCtx, c, po)
 			} else {
 				c.Rebuild, c.Reason = true, "rebuild of everything (no --nightly)"
 			}
