@@ -15,7 +15,8 @@ done
 {
 	echo "# Benchmarks"
 	echo
-	echo "Made by \`make bench\` (bench/run.sh), which runs each bench/*.sh against its peers in the same run."
+	echo "Made by \`make bench\` (bench/run.sh), which runs each bench/*.sh against its peers in the same run;"
+	echo "docs/bench/reliability.md, kept by hand from the fault tests' summaries, is gathered with them."
 	echo "Ratios matter; absolute times on these shared 2-core machines are noise."
 	echo
 	for f in docs/bench/*.md; do
