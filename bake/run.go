@@ -133,23 +133,11 @@ func Run(ctx context.Context, jobs []*Job, o RunOptions) []Result {
 		o.CleanupTimeout = 2 * time.Minute
 	}
 	results := make([]Result, len(jobs))
-	sem := make(chan struct{}, o.Parallel)
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = Result{Job: j, Err: fmt.Errorf("build %s: not started: %w", j.Name, context.Cause(ctx))}
-				return
-			}
-			defer func() { <-sem }()
-			results[i] = runJob(ctx, j, o)
-		}()
-	}
-	wg.Wait()
+	ForEach(ctx, len(jobs), o.Parallel, func(i int) {
+		results[i] = runJob(ctx, jobs[i], o)
+	}, func(i int, cause error) {
+		results[i] = Result{Job: jobs[i], Err: fmt.Errorf("build %s: not started: %w", jobs[i].Name, cause)}
+	})
 	return results
 }
 

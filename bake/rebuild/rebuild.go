@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bakehq/bake/bake"
@@ -141,26 +140,15 @@ func Rel(root, dir string) string {
 // Each runs f for every candidate that has a job and no error yet, at most
 // n at once; a candidate not started when ctx ends gets ctx's cause.
 func Each(ctx context.Context, cs []*Candidate, n int, f func(context.Context, *Candidate)) {
-	sem := make(chan struct{}, max(n, 1))
-	var wg sync.WaitGroup
+	var todo []*Candidate
 	for _, c := range cs {
-		if c.Job == nil || c.Err != nil {
-			continue
+		if c.Job != nil && c.Err == nil {
+			todo = append(todo, c)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				c.Err = fmt.Errorf("build %s: not started: %w", c.Job.Name, context.Cause(ctx))
-				return
-			}
-			defer func() { <-sem }()
-			f(ctx, c)
-		}()
 	}
-	wg.Wait()
+	bake.ForEach(ctx, len(todo), n, func(i int) { f(ctx, todo[i]) }, func(i int, cause error) {
+		todo[i].Err = fmt.Errorf("build %s: not started: %w", todo[i].Job.Name, cause)
+	})
 }
 
 // Resolve finds a candidate's base and fingerprint and looks for an

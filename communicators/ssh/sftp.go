@@ -241,35 +241,21 @@ func (c *Comm) uploadDir(ctx context.Context, cl *sftp.Client, dst, src string) 
 	}
 
 	var (
-		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
+	// The first failure stops the uploads not yet started.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, c.s.dirConcurrency)
-	for _, j := range files {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	bake.ForEach(ctx, len(files), c.s.dirConcurrency, func(i int) {
+		j := files[i]
+		if err := c.uploadLocal(ctx, cl, j.remote, j.local, j.info); err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			cancel()
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := c.uploadLocal(ctx, cl, j.remote, j.local, j.info)
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
+	}, nil)
 	if len(errs) > 0 {
 		return errs[0]
 	}
