@@ -272,3 +272,26 @@ func TestShardedNightly(t *testing.T) {
 		}
 	}
 }
+
+// TestShardFlagsBadInput: bad shard, claim and promote flags are bad input
+// (exit 2) that says what to do, found before anything runs.
+func TestShardFlagsBadInput(t *testing.T) {
+	t.Parallel()
+	dir := writeBake(t, "source \"docker\" \"a\" {\n  image = \"x\"\n}\nbuild {\n  sources = [\"source.docker.a\"]\n}\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", ".", "--shards", "0"}, "--shards 0: want 1 to 256"},
+		{[]string{"rebuild", ".", "--nightly", "--shard", "5/4", "--version", "v1"}, "want I/N with 1 ≤ I ≤ N"},
+		{[]string{"rebuild", ".", "--nightly", "--shard", "1/4"}, "needs --version"},
+		{[]string{"rebuild", ".", "--nightly", "--claims", "s3", "--version", "v1"}, "want ssm or ssm:/PREFIX"},
+		{[]string{"rebuild", ".", "--nightly", "--claims", "ssm", "--claim-lease", "1s", "--version", "v1"}, "want 3s or more"},
+		{[]string{"promote", "x", "v1", "--channel", "prod", "--lock", "etcd"}, "--lock \"etcd\": want ssm"},
+	} {
+		r := runBake(t, dir, c.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("bake %s: want exit 2 and %q: %s", strings.Join(c.args, " "), c.want, r)
+		}
+	}
+}

@@ -78,6 +78,13 @@ func runRebuild(ctx context.Context, st Streams, root string, f rebuildFlags) er
 		if shard, shards, err = rebuild.ParseShard(f.shard); err != nil {
 			return bake.BadInput(err)
 		}
+		// The split weighs the bakes by their newest artifacts' times,
+		// leaving out this nightly's own: without one version shared by
+		// every shard, a shard that starts after another has baked could
+		// split differently, and a bake would fall between them.
+		if f.version == "" {
+			return bake.BadInputf("--shard %s needs --version: give every shard the version bake plan printed (its matrix has it), so that all of them split the bakes alike", f.shard)
+		}
 	}
 	dirs, err := rebuild.Find(root)
 	if err != nil {
