@@ -280,10 +280,15 @@ func (r *Roller) step(name string) func(error) error {
 	}
 }
 
+// save records the roll's new phase, then says so: a phase reported is a
+// phase a rerun (or roll status) will find, even if the process dies at once.
 func (r *Roller) save(ctx context.Context, st *State, phase string) error {
 	st.Phase = phase
+	if err := r.st.SaveState(ctx, st); err != nil {
+		return err
+	}
 	r.log.Event(bake.Event{Type: bake.EventInfo, Message: "phase " + phase, Fields: map[string]string{"phase": phase, "roll": st.ID}})
-	return r.st.SaveState(ctx, st)
+	return nil
 }
 
 // run carries a roll from its phase to the end.

@@ -149,7 +149,7 @@ func sameImage(t *testing.T, a, b string) {
 }
 
 // sameConfig compares two images' configs: labels (except the build
-// time, run and version), env, command, entrypoint, user, workdir, ports.
+// time, run, version and how long the bake took), env, command, entrypoint, user, workdir, ports.
 func sameConfig(t *testing.T, a, b string) {
 	t.Helper()
 	ia, err := docker.ImageInspect(context.Background(), a)
@@ -164,7 +164,7 @@ func sameConfig(t *testing.T, a, b string) {
 	for _, c := range []*map[string]string{&ca.Labels, &cb.Labels} {
 		l := map[string]string{}
 		for k, v := range *c {
-			if k != bake.LabelCreated && k != bake.LabelRun && k != bake.LabelVersion {
+			if k != bake.LabelCreated && k != bake.LabelRun && k != bake.LabelVersion && k != bake.LabelTook {
 				l[k] = v
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 
 	"github.com/bakehq/bake/bake"
 	"github.com/bakehq/bake/internal/testenv"
@@ -30,7 +31,7 @@ import (
 func shardBake(name, registry, prefix string, slow bool) string {
 	step := fmt.Sprintf(`"echo %s > /etc/bake-shard"`, name)
 	if slow {
-		step = `"echo slow-started", "sleep 20", ` + step
+		step = `"echo slow-started", "sleep 10", ` + step
 	}
 	return fmt.Sprintf(`source "docker" %q {
   image      = %q
@@ -99,7 +100,7 @@ func tail(s string, n int) string {
 // a second copy of one shard, as when a job is re-run while the first is
 // still going) bake them at once against one local cloud (the claims, in
 // its SSM) and one registry, and the runner of one shard is killed with
-// SIGKILL in the middle of a bake. A rerun of that shard finishes it,
+// SIGKILL in the middle of a 10-second bake. A rerun of that shard finishes it,
 // taking over the dead runner's claim when its lease runs out. Every bake
 // is baked exactly once, none twice; gc removes what the killed runner
 // left; no claim is left in SSM.
@@ -109,6 +110,7 @@ func TestShardedNightly(t *testing.T) {
 	testenv.UseSim(t, s.Endpoint())
 	reg := startRegistry(t)
 	prefix := uniq("shards")
+	t.Cleanup(func() { removeImages(t, reg+"/"+prefix+"/") })
 	dir := t.TempDir()
 	const n, slowBake = 40, "b07"
 	var names []string
@@ -292,6 +294,27 @@ func TestShardFlagsBadInput(t *testing.T) {
 		r := runBake(t, dir, c.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("bake %s: want exit 2 and %q: %s", strings.Join(c.args, " "), c.want, r)
+		}
+	}
+}
+
+// removeImages removes the engine's images tagged in repositories under
+// prefix (the bakes' artifacts), at the end of a test.
+func removeImages(t *testing.T, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	list, err := docker.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		t.Errorf("clean up images %s*: %v", prefix, err)
+		return
+	}
+	for _, img := range list {
+		for _, tag := range img.RepoTags {
+			if strings.HasPrefix(tag, prefix) {
+				if _, err := docker.ImageRemove(ctx, tag, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+					t.Errorf("clean up image %s: %v", tag, err)
+				}
+			}
 		}
 	}
 }

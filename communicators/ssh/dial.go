@@ -150,7 +150,11 @@ func (s *settings) connect(ctx context.Context, deadline time.Time) (*conn, erro
 			closeQuietly(bastion)
 			return nil, err
 		}
-		lastErr = err
+		// An attempt that ssh_timeout itself cut short (i/o timeout) says
+		// less than the answer before it (connection refused, say).
+		if lastErr == nil || ctx.Err() == nil {
+			lastErr = err
+		}
 		if bastion != nil && isBastionGone(bastion) {
 			return nil, fmt.Errorf("ssh to %s: connection to bastion %s lost: %w", s.addr, s.bastion.addr, err)
 		}
