@@ -102,8 +102,6 @@ type Claim struct {
 	cancel context.CancelCauseFunc
 	stop   chan struct{}
 	done   sync.WaitGroup
-	mu     sync.Mutex
-	err    error // the last renewal's failure
 }
 
 // Context is ctx's child that ends when the claim is lost.
@@ -203,11 +201,10 @@ func (cl *Claim) renew() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every)
+		// A failed renewal is tried again next tick: the lease covers
+		// three of them.
 		err := cl.renewOnce(ctx)
 		cancel()
-		cl.mu.Lock()
-		cl.err = err
-		cl.mu.Unlock()
 		var lost *LostError
 		if errors.As(err, &lost) {
 			cl.cancel(err)

@@ -77,16 +77,11 @@ func (s SSM) Delete(ctx context.Context, names ...string) error {
 type Memory struct {
 	mu sync.Mutex
 	m  map[string]string
-	// Fail, when set, is returned by every call.
-	Fail error
 }
 
 func (s *Memory) Create(_ context.Context, name, value string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Fail != nil {
-		return s.Fail
-	}
 	if _, ok := s.m[name]; ok {
 		return ErrExists
 	}
@@ -100,9 +95,6 @@ func (s *Memory) Create(_ context.Context, name, value string) error {
 func (s *Memory) Put(_ context.Context, name, value string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Fail != nil {
-		return s.Fail
-	}
 	if s.m == nil {
 		s.m = map[string]string{}
 	}
@@ -113,9 +105,6 @@ func (s *Memory) Put(_ context.Context, name, value string) error {
 func (s *Memory) List(_ context.Context, prefix string) (map[string]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Fail != nil {
-		return nil, s.Fail
-	}
 	out := map[string]string{}
 	for k, v := range s.m {
 		if rest, ok := strings.CutPrefix(k, prefix+"/"); ok && !strings.Contains(rest, "/") {
@@ -128,9 +117,6 @@ func (s *Memory) List(_ context.Context, prefix string) (map[string]string, erro
 func (s *Memory) Delete(_ context.Context, names ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.Fail != nil {
-		return s.Fail
-	}
 	for _, n := range names {
 		delete(s.m, n)
 	}
@@ -143,4 +129,3 @@ func (s *Memory) Snapshot() map[string]string {
 	defer s.mu.Unlock()
 	return maps.Clone(s.m)
 }
-

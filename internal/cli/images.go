@@ -166,7 +166,7 @@ func newPromoteCmd(st Streams) *cobra.Command {
 	return cmd
 }
 
-// errRefused ends a promote the compare refused: exit 1, nothing changed.
+// refusedError ends a promote the compare refused: exit 1, nothing changed.
 type refusedError struct{ msg string }
 
 func (e *refusedError) Error() string { return e.msg }
@@ -181,7 +181,7 @@ func promote(ctx context.Context, st Streams, s images.Store, lock *claim.Claime
 		return err
 	}
 	for _, v := range hits {
-		if err := promoteOne(ctx, st, s, lock, name, v, f); err != nil {
+		if err := promoteOne(ctx, st, s, lock, name, v, vs, f); err != nil {
 			return err
 		}
 	}
@@ -189,9 +189,9 @@ func promote(ctx context.Context, st Streams, s images.Store, lock *claim.Claime
 }
 
 // promoteOne is the compare-and-swap of one repository's (or region's)
-// channel: under the lock, the channel is read again and moved only
-// forward.
-func promoteOne(ctx context.Context, st Streams, s images.Store, lock *claim.Claimer, name string, v images.Version, f promoteFlags) error {
+// channel: under the lock, the channel is read again (vs is what was read
+// before it) and moved only forward.
+func promoteOne(ctx context.Context, st Streams, s images.Store, lock *claim.Claimer, name string, v images.Version, vs []images.Version, f promoteFlags) error {
 	if lock != nil {
 		key := strings.NewReplacer("/", "_", ":", "_", " ", "_").Replace(v.Repository + "_" + name + "_" + f.channel)
 		l := *lock
@@ -207,10 +207,9 @@ func promoteOne(ctx context.Context, st Streams, s images.Store, lock *claim.Cla
 			}
 		}()
 		ctx = held.Context()
-	}
-	vs, err := s.List(ctx, name)
-	if err != nil {
-		return err
+		if vs, err = s.List(ctx, name); err != nil {
+			return err
+		}
 	}
 	var same []images.Version
 	for _, o := range vs {
