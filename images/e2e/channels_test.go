@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -25,21 +24,7 @@ func TestPromoteAndPrune(t *testing.T) {
 	removeRepos(t, c, reg+"/"+prefix)
 	ctx := context.Background()
 
-	dir := t.TempDir()
-	src := fmt.Sprintf(`variable "msg" { default = "one" }
-source "docker" "app" {
-  image      = %q
-  repository = %q
-  push       = true
-}
-build {
-  sources = ["source.docker.app"]
-  provisioner "shell" { inline = ["echo ${var.msg} > /etc/bake-test"] }
-}
-`, baseImage, repo)
-	if err := os.WriteFile(filepath.Join(dir, "app.bake.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := writeAppBake(t, repo)
 	for i := 1; i <= 6; i++ {
 		r := bake(t, "build", "--manifest", "", "--version", fmt.Sprintf("v%d", i), "-var", fmt.Sprintf("msg=m%d", i), dir)
 		if r.code != 0 {

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +162,27 @@ func noLeftovers(t *testing.T, c *client.Client, namePrefix string) {
 			t.Errorf("container %s (%s) left behind", ct.Names, ct.Labels["dev.bake.name"])
 		}
 	}
+}
+
+// writeAppBake writes a bake of one pushed docker source, app, into
+// repo, whose step writes var.msg to a file: -var msg=... makes versions
+// with different inputs. It returns the bake's directory.
+func writeAppBake(t *testing.T, repo string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := fmt.Sprintf(`variable "msg" { default = "one" }
+source "docker" "app" {
+  image      = %q
+  repository = %q
+  push       = true
+}
+build {
+  sources = ["source.docker.app"]
+  provisioner "shell" { inline = ["echo ${var.msg} > /etc/bake-test"] }
+}
+`, baseImage, repo)
+	if err := os.WriteFile(filepath.Join(dir, "app.bake.hcl"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

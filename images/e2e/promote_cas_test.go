@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -26,21 +24,7 @@ func TestPromoteCompareAndSwap(t *testing.T) {
 	repo := reg + "/" + prefix + "/app"
 	removeRepos(t, c, reg+"/"+prefix)
 
-	dir := t.TempDir()
-	src := fmt.Sprintf(`variable "msg" { default = "one" }
-source "docker" "app" {
-  image      = %q
-  repository = %q
-  push       = true
-}
-build {
-  sources = ["source.docker.app"]
-  provisioner "shell" { inline = ["echo ${var.msg} > /etc/bake-test"] }
-}
-`, baseImage, repo)
-	if err := os.WriteFile(filepath.Join(dir, "app.bake.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := writeAppBake(t, repo)
 	for i := 1; i <= 2; i++ {
 		if r := bake(t, "build", "--manifest", "", "--version", fmt.Sprintf("v%d", i), "-var", fmt.Sprintf("msg=m%d", i), dir); r.code != 0 {
 			t.Fatalf("bake v%d: %s", i, r)
